@@ -1,0 +1,21 @@
+with
+
+patrons as (
+    select * from {{ ref('stg_ils__patrons') }}
+),
+
+final as (
+    select
+        user_key,
+        category,
+        department,
+        enrolled_year,
+        registered_on,
+        expires_on,
+        opt_out,
+        category = 'staff' as is_staff
+    from patrons
+    where registered_on <= {{ as_of_date() }}
+)
+
+select * from final

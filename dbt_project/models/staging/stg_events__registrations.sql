@@ -1,0 +1,18 @@
+with
+
+source as (
+    {{ latest_per_key(source('events', 'event_registrations'), 'registration_id') }}
+),
+
+final as (
+    select
+        registration_id,
+        event_id,
+        user_key,
+        registered_at,
+        attendance,
+        rating
+    from source
+)
+
+select * from final

@@ -1,0 +1,32 @@
+"""Connections to the warehouse and the bootstrap of the pipeline's own tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from libcrm import config
+
+WAREHOUSE_SQL = Path(__file__).with_name("warehouse.sql")
+
+
+def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
+    """Open a connection to the warehouse (``LIBCRM_DATABASE_URL`` unless ``url`` is given)."""
+    return psycopg.connect(url or config.database_url(), **kwargs)
+
+
+def bootstrap(url: str | None = None) -> None:
+    """Create the schemas and tables the pipeline writes, if they do not exist yet."""
+    with connect(url) as conn:
+        conn.execute(WAREHOUSE_SQL.read_text())
+
+
+def count_rows(conn: psycopg.Connection, table: str) -> int:
+    """Return the number of rows of ``schema.table``, or 0 when it does not exist."""
+    schema, name = table.split(".")
+    exists = conn.execute("select to_regclass(%s)", [table]).fetchone()[0]
+    if exists is None:
+        return 0
+    query = psycopg.sql.SQL("select count(*) from {}").format(psycopg.sql.Identifier(schema, name))
+    return conn.execute(query).fetchone()[0]

@@ -1,0 +1,116 @@
+"""The source entities libcrm loads, as documented in docs/sources.md."""
+
+from __future__ import annotations
+
+from libcrm.ingest.fields import Column, Entity, boolean, day, integer, one_of, timestamp
+
+CATEGORIES = ("undergraduate", "graduate", "faculty", "staff")
+MATERIAL_TYPES = ("book", "study_room", "locker", "laptop")
+ITEM_STATUSES = ("available", "on_loan", "lost", "withdrawn", "not_for_loan")
+EVENT_CATEGORIES = ("lecture", "reading_club", "workshop", "reading_festival")
+ATTENDANCE = ("attended", "no_show", "unknown")
+
+PATRONS = Entity(
+    source="ils",
+    file_name="patrons.csv",
+    table="patrons",
+    key="patron_id",
+    columns=(
+        Column("patron_id", required=True),
+        Column("barcode", required=True),
+        Column("name"),
+        Column("email"),
+        Column("birth_date", day),
+        Column("category", one_of(*CATEGORIES), required=True),
+        Column("department"),
+        Column("enrolled_year", integer),
+        Column("registered_on", day, required=True),
+        Column("expires_on", day),
+        Column("opt_out", boolean, required=True),
+    ),
+)
+
+ITEMS = Entity(
+    source="ils",
+    file_name="items.csv",
+    table="items",
+    columns=(
+        Column("item_id", required=True),
+        Column("barcode"),
+        Column("title", required=True),
+        Column("author"),
+        Column("call_number"),
+        Column("clc_class"),
+        Column("material_type", one_of(*MATERIAL_TYPES), required=True),
+        Column("status", one_of(*ITEM_STATUSES), required=True),
+        Column("acquired_on", day),
+    ),
+)
+
+LOANS = Entity(
+    source="ils",
+    file_name="loans.csv",
+    table="loans",
+    key="patron_id",
+    columns=(
+        Column("loan_id", required=True),
+        Column("patron_id", required=True),
+        Column("item_id", required=True),
+        Column("checkout_at", timestamp, required=True),
+        Column("due_at", timestamp),
+        Column("returned_at", timestamp),
+    ),
+)
+
+GATE_PASSAGES = Entity(
+    source="gate",
+    file_name="gate_log.csv",
+    table="gate_passages",
+    key="card_number",
+    key_is_card=True,
+    columns=(
+        Column("card_number", required=True),
+        Column("timestamp", timestamp, required=True, target="passed_at"),
+        Column("direction", one_of("in", "out"), required=True),
+        Column("gate_id"),
+    ),
+)
+
+EVENTS = Entity(
+    source="events",
+    file_name="events.json",
+    table="events",
+    columns=(
+        Column("id", required=True, target="event_id"),
+        Column("title", required=True),
+        Column("category.name", one_of(*EVENT_CATEGORIES), required=True, target="category"),
+        Column("start", timestamp, required=True, target="starts_at"),
+        Column("end", timestamp, target="ends_at"),
+        Column("location"),
+        Column("seats", integer),
+        Column("registration", boolean, required=True, target="registration_open"),
+    ),
+)
+
+REGISTRATIONS = Entity(
+    source="events",
+    file_name="registrations.json",
+    table="event_registrations",
+    key="barcode",
+    key_is_card=True,
+    columns=(
+        Column("registration_id", required=True),
+        Column("event_id", required=True),
+        Column("barcode", required=True),
+        Column("registered_at", timestamp),
+        Column("attendance", one_of(*ATTENDANCE), required=True),
+        Column("rating", integer),
+    ),
+)
+
+# Load order matters: patrons first, so cards seen by gates and events resolve to a user_key.
+ENTITIES = (PATRONS, ITEMS, LOANS, GATE_PASSAGES, EVENTS, REGISTRATIONS)
+BY_SOURCE = {
+    source: tuple(entity for entity in ENTITIES if entity.source == source)
+    for source in ("ils", "gate", "events")
+}

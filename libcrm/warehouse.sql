@@ -1,0 +1,168 @@
+-- The pipeline's own tables: raw landing tables, quarantine, load audit, identity and quality.
+-- dbt owns staging, intermediate, marts and snapshots; the recommender owns portal.
+-- Applied on every run; every statement is idempotent.
+
+create schema if not exists raw;
+create schema if not exists quarantine;
+create schema if not exists identity;
+create schema if not exists quality;
+create schema if not exists portal;
+
+create table if not exists raw.load_audit (
+    batch_id bigserial primary key,
+    source text not null,
+    entity text not null,
+    file text not null,
+    checksum text not null,
+    data_date date not null,
+    rows_read integer not null default 0,
+    rows_loaded integer not null default 0,
+    rows_quarantined integer not null default 0,
+    status text not null default 'loading',
+    loaded_at timestamptz not null default now()
+);
+create index if not exists load_audit_file on raw.load_audit (file);
+
+create table if not exists quarantine.rejected_rows (
+    rejected_id bigserial primary key,
+    source text not null,
+    batch_id bigint not null,
+    file text not null,
+    line integer not null,
+    content text not null,
+    reason text not null,
+    rejected_at timestamptz not null default now()
+);
+create index if not exists rejected_rows_batch on quarantine.rejected_rows (batch_id);
+
+-- The only link between pseudonymous user_key and the ILS patron and card.
+create table if not exists identity.patron_keys (
+    user_key text primary key,
+    patron_id text not null unique,
+    barcode text not null unique,
+    updated_at timestamptz not null default now()
+);
+
+create table if not exists raw.patrons (
+    batch_id bigint not null,
+    source_line integer not null,
+    user_key text not null,
+    patron_id text not null,
+    barcode text not null,
+    name text,
+    email text,
+    birth_date date,
+    category text,
+    department text,
+    enrolled_year integer,
+    registered_on date not null,
+    expires_on date,
+    opt_out boolean not null
+);
+
+create table if not exists raw.items (
+    batch_id bigint not null,
+    source_line integer not null,
+    item_id text not null,
+    barcode text,
+    title text not null,
+    author text,
+    call_number text,
+    clc_class text,
+    material_type text not null,
+    status text not null,
+    acquired_on date
+);
+
+create table if not exists raw.loans (
+    batch_id bigint not null,
+    source_line integer not null,
+    loan_id text not null,
+    user_key text not null,
+    patron_id text not null,
+    item_id text not null,
+    checkout_at timestamp not null,
+    due_at timestamp,
+    returned_at timestamp
+);
+
+create table if not exists raw.gate_passages (
+    batch_id bigint not null,
+    source_line integer not null,
+    user_key text not null,
+    card_number text not null,
+    passed_at timestamp not null,
+    direction text not null,
+    gate_id text
+);
+
+create table if not exists raw.events (
+    batch_id bigint not null,
+    source_line integer not null,
+    event_id text not null,
+    title text not null,
+    category text not null,
+    starts_at timestamp not null,
+    ends_at timestamp,
+    location text,
+    seats integer,
+    registration_open boolean not null
+);
+
+create table if not exists raw.event_registrations (
+    batch_id bigint not null,
+    source_line integer not null,
+    registration_id text not null,
+    event_id text not null,
+    user_key text not null,
+    barcode text not null,
+    registered_at timestamp,
+    attendance text not null,
+    rating integer
+);
+
+create index if not exists patrons_batch on raw.patrons (batch_id);
+create index if not exists items_batch on raw.items (batch_id);
+create index if not exists loans_batch on raw.loans (batch_id);
+create index if not exists gate_passages_batch on raw.gate_passages (batch_id);
+create index if not exists events_batch on raw.events (batch_id);
+create index if not exists event_registrations_batch on raw.event_registrations (batch_id);
+
+create table if not exists quality.validation_results (
+    result_id bigserial primary key,
+    run_id text not null,
+    data_date date not null,
+    suite text not null,
+    expectation text not null,
+    column_name text,
+    severity text not null,
+    success boolean not null,
+    observed_value text,
+    validated_at timestamptz not null default now()
+);
+
+create table if not exists quality.recommender_evaluations (
+    run_id text not null,
+    data_date date not null,
+    model text not null,
+    cutoff date not null,
+    users_evaluated integer not null,
+    hit_rate_at_10 double precision not null,
+    precision_at_10 double precision not null,
+    ndcg_at_10 double precision not null,
+    coverage double precision not null,
+    published boolean not null,
+    evaluated_at timestamptz not null default now(),
+    primary key (run_id, model)
+);
+
+create table if not exists portal.resource_recommendations (
+    patron_id text not null,
+    rank integer not null,
+    item_id text not null,
+    score double precision not null,
+    reason text not null,
+    generated_for date not null,
+    model_version text not null,
+    primary key (patron_id, rank)
+);
