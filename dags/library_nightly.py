@@ -1,0 +1,105 @@
+"""
+# library_nightly
+
+One run per day; the data interval is that day. Stages, in order:
+
+1. **ingest** the day's ILS, gate and event exports from the landing folder into `raw`
+   (rejected rows go to `quarantine.rejected_rows`, counts to `raw.load_audit`);
+2. **validate raw** with Great Expectations: a critical failure stops the run here;
+3. **transform**: `dbt build` of staging and marts for the day;
+4. **validate marts**: a critical failure stops the run before anything is published;
+5. **recommend**: evaluate ALS against popularity, train, and publish
+   `portal.resource_recommendations` atomically.
+
+The warehouse is `LIBCRM_DATABASE_URL`; the landing folder `LIBCRM_LANDING_DIR`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+DEFAULT_ARGS = {
+    "owner": "libcrm",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "execution_timeout": timedelta(hours=1),
+}
+
+
+def _data_date():
+    from libcrm.pipeline import run_day
+
+    context = get_current_context()
+    day = run_day(context["logical_date"], context["data_interval_start"])
+    return day, context["run_id"]
+
+
+@task
+def ingest(source: str) -> dict:
+    """Load the day's exports of one source into `raw`."""
+    from libcrm import pipeline
+
+    data_date, _ = _data_date()
+    return pipeline.ingest_source(source, data_date)
+
+
+@task
+def validate(stage: str) -> dict:
+    """Validate a layer; a critical failure fails the task without retrying."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from expectations.runner import CriticalValidationError
+    from libcrm import pipeline
+
+    data_date, run_id = _data_date()
+    try:
+        return pipeline.validate(stage, data_date, run_id)
+    except CriticalValidationError as error:
+        raise AirflowFailException(str(error)) from error
+
+
+@task
+def transform() -> dict:
+    """Build and test the dbt models for the day."""
+    from libcrm import pipeline
+
+    data_date, _ = _data_date()
+    return pipeline.build_marts(data_date)
+
+
+@task
+def recommend() -> dict:
+    """Evaluate, train and publish the portal's recommendations."""
+    from libcrm import pipeline
+
+    data_date, run_id = _data_date()
+    return pipeline.recommend(data_date, run_id)
+
+
+@dag(
+    dag_id="library_nightly",
+    # One run per day, after midnight, whose data interval is the day that just ended.
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
+    start_date=pendulum.datetime(2025, 9, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["libcrm", "nightly"],
+    doc_md=__doc__,
+)
+def library_nightly():
+    ils = ingest.override(task_id="ingest_ils")("ils")
+    gate = ingest.override(task_id="ingest_gate")("gate")
+    events = ingest.override(task_id="ingest_events")("events")
+    raw_checked = validate.override(task_id="validate_raw")("raw")
+    marts_checked = validate.override(task_id="validate_marts")("marts")
+    # Gate and event rows name patrons by card: the ILS patrons must be loaded first.
+    ils >> [gate, events] >> raw_checked >> transform() >> marts_checked >> recommend()
+
+
+library_nightly()

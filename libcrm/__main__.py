@@ -1,0 +1,5 @@
+"""``python -m libcrm``: see libcrm.cli."""
+
+from libcrm.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""Command line: ``python -m libcrm demo|db|keygen``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from libcrm import config, localdb
+
+
+def _db(args: argparse.Namespace) -> int:
+    cluster = localdb.Cluster(config.LOCAL_DIR / "pg")
+    if args.action == "stop":
+        localdb.stop_cluster(cluster)
+        print("embedded PostgreSQL stopped")
+    else:
+        print(localdb.ensure_embedded())
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    path = config.write_key_file(args.path)
+    print(f"pseudonym key in {path} (mode 0600); set LIBCRM_PSEUDONYM_KEY_FILE={path}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from libcrm import demo
+
+    return demo.run(scale=args.scale, days=args.days)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run a command; print a clear error instead of a traceback."""
+    parser = argparse.ArgumentParser(prog="libcrm", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="simulate a library and run library_nightly")
+    demo.add_argument("--scale", default="small", choices=["small", "medium", "large"])
+    demo.add_argument("--days", type=int, default=3, help="consecutive nightly runs")
+    demo.set_defaults(handler=_demo)
+    database = commands.add_parser("db", help="the embedded PostgreSQL under .local/pg")
+    database.add_argument("action", choices=["start", "stop"])
+    database.set_defaults(handler=_db)
+    keygen = commands.add_parser("keygen", help="write a new pseudonym key file")
+    keygen.add_argument("--path", type=config.Path, default=config.DEFAULT_KEY_FILE)
+    keygen.set_defaults(handler=_keygen)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args)
+    except (config.ConfigError, localdb.EmbeddedDatabaseError) as error:
+        print(f"libcrm: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,95 @@
+"""``make demo``: simulate a library, run ``library_nightly`` for consecutive days, summarise."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+from libcrm import config, db, localdb, runtime, summary
+
+FIRST_DAY = date(2026, 3, 16)
+SEED = 42
+
+
+def _step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def masked(url: str) -> str:
+    """The URL with its password replaced by ``***``."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def resolve_database() -> str:
+    """Use ``LIBCRM_DATABASE_URL`` when set, else start the embedded PostgreSQL."""
+    url = os.environ.get("LIBCRM_DATABASE_URL", "").strip()
+    if url:
+        _step(f"warehouse: {masked(url)} (from LIBCRM_DATABASE_URL)")
+    else:
+        _step("warehouse: starting the embedded PostgreSQL under .local/pg")
+        url = localdb.ensure_embedded()
+    try:
+        with db.connect(url, connect_timeout=10):
+            pass
+    except Exception as error:  # noqa: BLE001 - any driver error means the same to the user
+        raise config.ConfigError(f"cannot connect to the warehouse {masked(url)}: {error}") from None
+    config.DATABASE_URL_FILE.parent.mkdir(parents=True, exist_ok=True)
+    config.DATABASE_URL_FILE.write_text(url + "\n")
+    config.DATABASE_URL_FILE.chmod(0o600)
+    return url
+
+
+def resolve_key_file():
+    """The pseudonym key file: the configured one, or a generated demo key."""
+    if os.environ.get("LIBCRM_PSEUDONYM_KEY"):
+        return None
+    if os.environ.get("LIBCRM_PSEUDONYM_KEY_FILE"):
+        return config.Path(os.environ["LIBCRM_PSEUDONYM_KEY_FILE"])
+    return config.write_key_file()
+
+
+def run(scale: str = "small", days: int = 3) -> int:
+    """Run the demo; return the process exit code."""
+    from libcrm.simulate import simulate
+
+    started = time.monotonic()
+    url = resolve_database()
+    key_file = resolve_key_file()
+    landing = config.landing_dir()
+    env = runtime.pipeline_environment(url, landing, key_file)
+    env_file = runtime.write_env_file(env)
+
+    _step(f"simulating a {scale} library into {landing} ({days} nightly exports from {FIRST_DAY})")
+    simulated = simulate(
+        landing, config.PROJECT_ROOT / "data" / "truth.json", scale=scale,
+        first_day=FIRST_DAY, days=days, seed=SEED,
+    )
+    print(f"    {simulated}", flush=True)
+
+    _step(f"preparing Airflow home {env['AIRFLOW_HOME']} (airflow db migrate)")
+    logs = config.LOCAL_DIR / "logs"
+    if runtime.airflow(["db", "migrate"], env, logs / "airflow-db-migrate.log").returncode:
+        print(f"airflow db migrate failed: see {logs / 'airflow-db-migrate.log'}")
+        return 1
+
+    day_list = [FIRST_DAY + timedelta(days=offset) for offset in range(days)]
+    for day in day_list:
+        _step(f"airflow dags test library_nightly {day}")
+        day_started = time.monotonic()
+        log_file = logs / f"library_nightly-{day}.log"
+        done = runtime.airflow(["dags", "test", "library_nightly", day.isoformat()], env, log_file)
+        states = summary.task_states(log_file)
+        print(f"    {states}  ({time.monotonic() - day_started:.0f} s, log: {log_file})", flush=True)
+        if done.returncode != 0 or "failed" in states:
+            print(summary.failure_excerpt(log_file))
+            return 1
+
+    print()
+    print(summary.report(url, day_list[-1], masked(url), env_file))
+    print(f"done in {time.monotonic() - started:.0f} s")
+    return 0

@@ -1,0 +1,6 @@
+"""The recommender: implicit ALS on loans, evaluated against popularity, published to the portal."""
+
+import os
+
+# implicit runs its own threads; a multithreaded BLAS underneath only oversubscribes the cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -1,0 +1,61 @@
+"""Interactions as a sparse user × item matrix, with the id maps to go back and forth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from scipy import sparse
+
+# A loan's weight halves every this many days: last month's reading says more about today's
+# tastes than last year's.
+HALF_LIFE_DAYS = 180.0
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """A user × item matrix of interaction weights and the ids of its rows and columns."""
+
+    matrix: sparse.csr_matrix
+    users: np.ndarray
+    items: np.ndarray
+
+    def user_index(self) -> dict[str, int]:
+        return {user: row for row, user in enumerate(self.users)}
+
+    def item_index(self) -> dict[str, int]:
+        return {item: column for column, item in enumerate(self.items)}
+
+
+def decay_weights(times: np.ndarray, now: datetime, half_life_days: float = HALF_LIFE_DAYS) -> np.ndarray:
+    """Return 2 ** (-age / half_life) for each timestamp (numpy datetime64) before ``now``."""
+    age_days = (np.datetime64(now) - times.astype("datetime64[s]")) / np.timedelta64(1, "D")
+    return np.power(2.0, -np.clip(age_days, 0, None) / half_life_days)
+
+
+def build(
+    users: np.ndarray,
+    items: np.ndarray,
+    weights: np.ndarray,
+    all_users: np.ndarray | None = None,
+    all_items: np.ndarray | None = None,
+) -> Interactions:
+    """Sum the weights of (user, item) pairs into a CSR matrix.
+
+    ``all_users``/``all_items`` fix the rows and columns (e.g. to keep a test split aligned
+    with its training split); pairs outside them are dropped.
+    """
+    user_ids = np.unique(users if all_users is None else all_users)
+    item_ids = np.unique(items if all_items is None else all_items)
+    rows = np.searchsorted(user_ids, users)
+    columns = np.searchsorted(item_ids, items)
+    rows_ok = (rows < len(user_ids)) & (user_ids[np.minimum(rows, len(user_ids) - 1)] == users)
+    cols_ok = (columns < len(item_ids)) & (item_ids[np.minimum(columns, len(item_ids) - 1)] == items)
+    keep = rows_ok & cols_ok
+    matrix = sparse.csr_matrix(
+        (weights[keep].astype(np.float32), (rows[keep], columns[keep])),
+        shape=(len(user_ids), len(item_ids)),
+    )
+    matrix.sum_duplicates()
+    return Interactions(matrix, user_ids, item_ids)

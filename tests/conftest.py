@@ -1,0 +1,67 @@
+"""Shared fixtures: a real PostgreSQL, and a throw-away database per test module."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from libcrm import db, localdb
+
+DATA = Path(__file__).parent / "data"
+LANDING = DATA / "landing"
+TEST_KEY = "test-pseudonym-key-0123456789abcdef"
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> str:
+    """A superuser URL: LIBCRM_TEST_ADMIN_URL, else the local server on 5432, else the embedded one."""
+    url = os.environ.get("LIBCRM_TEST_ADMIN_URL")
+    if url:
+        return url
+    if _answers(DEFAULT_ADMIN_URL):
+        return DEFAULT_ADMIN_URL
+    return localdb.ensure_embedded()
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="module")
+def warehouse_url(admin_url: str):
+    """A new, bootstrapped database for this module, dropped afterwards."""
+    name = f"libcrm_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = _with_database(admin_url, name)
+    db.bootstrap(url)
+    yield url
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def pseudonym_key():
+    """A fixed key for the whole session, so tests never depend on a developer's key file."""
+    saved = os.environ.get("LIBCRM_PSEUDONYM_KEY")
+    os.environ["LIBCRM_PSEUDONYM_KEY"] = TEST_KEY
+    yield TEST_KEY.encode()
+    if saved is None:
+        os.environ.pop("LIBCRM_PSEUDONYM_KEY")
+    else:
+        os.environ["LIBCRM_PSEUDONYM_KEY"] = saved
