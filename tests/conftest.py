@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,13 @@ DATA = Path(__file__).parent / "data"
 LANDING = DATA / "landing"
 TEST_KEY = "test-pseudonym-key-0123456789abcdef"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+# Tests never touch a developer's Airflow home or Data Docs: each session gets its own.
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="libcrm-tests-"))
+os.environ["AIRFLOW_HOME"] = str(SESSION_DIR / "airflow")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["LIBCRM_DATA_DOCS_DIR"] = str(SESSION_DIR / "data_docs")
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def _answers(url: str) -> bool:

@@ -1,0 +1,116 @@
+"""library_nightly run by Airflow (`airflow dags test`) on a simulated library, against a
+throw-away PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import psycopg
+import pytest
+
+from libcrm import runtime
+from libcrm.simulate import simulate
+from tests.conftest import SESSION_DIR
+
+pytestmark = pytest.mark.e2e
+FIRST_DAY = date(2026, 3, 16)
+
+
+@pytest.fixture(scope="module")
+def nightly(warehouse_url, tmp_path_factory):
+    """Simulate two days of exports, migrate Airflow, and run the DAG for the first day."""
+    landing = tmp_path_factory.mktemp("landing")
+    simulate(landing, landing.parent / "truth.json", scale="small", first_day=FIRST_DAY, days=2)
+    env = runtime.pipeline_environment(warehouse_url, landing, None)
+    env["AIRFLOW_HOME"] = os.environ["AIRFLOW_HOME"]
+    logs = SESSION_DIR / "logs"
+    assert runtime.airflow(["db", "migrate"], env, logs / "migrate.log").returncode == 0
+
+    def run_day(day: date):
+        log = logs / f"dags-test-{day}.log"
+        done = runtime.airflow(["dags", "test", "library_nightly", day.isoformat()], env, log)
+        return done.returncode, log.read_text()
+
+    code, log = run_day(FIRST_DAY)
+    assert code == 0, log[-3000:]
+    return {"run": run_day, "landing": landing, "url": warehouse_url}
+
+
+def _portal(url):
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select patron_id, rank, item_id, score, reason, generated_for, model_version "
+            "from portal.resource_recommendations order by patron_id, rank"
+        ).fetchall()
+
+
+def test_most_patrons_get_recommendations_for_known_patrons(nightly):
+    with psycopg.connect(nightly["url"]) as conn:
+        patrons = {r[0] for r in conn.execute("select patron_id from identity.patron_keys")}
+        opted_out = {r[0] for r in conn.execute("select patron_id from raw.patrons where opt_out")}
+    rows = _portal(nightly["url"])
+    served = {row[0] for row in rows}
+    assert served <= patrons
+    assert not served & opted_out
+    assert len(served) >= 0.8 * len(patrons)
+    assert {row[5] for row in rows} == {FIRST_DAY}
+
+
+def test_ranks_run_from_one_without_gaps(nightly):
+    ranks: dict[str, list[int]] = {}
+    for patron, rank, *_ in _portal(nightly["url"]):
+        ranks.setdefault(patron, []).append(rank)
+    assert all(found == list(range(1, len(found) + 1)) for found in ranks.values())
+    assert max(len(found) for found in ranks.values()) == 10
+
+
+def test_nothing_already_borrowed_or_unlendable_is_recommended(nightly):
+    with psycopg.connect(nightly["url"]) as conn:
+        clashes = conn.execute(
+            """
+            select count(*) from portal.resource_recommendations r
+            join raw.loans l on l.patron_id = r.patron_id and l.item_id = r.item_id
+            """
+        ).fetchone()[0]
+        unlendable = conn.execute(
+            """
+            select count(*) from portal.resource_recommendations r
+            join marts.dim_items i on i.item_id = r.item_id
+            where i.material_type <> 'book' or i.status in ('lost', 'withdrawn', 'not_for_loan')
+            """
+        ).fetchone()[0]
+    assert clashes == 0
+    assert unlendable == 0
+
+
+def test_run_records_quality_and_model_metrics(nightly):
+    with psycopg.connect(nightly["url"]) as conn:
+        suites = {r[0] for r in conn.execute("select distinct suite from quality.validation_results")}
+        models = dict(
+            conn.execute(
+                "select model, ndcg_at_10 from quality.recommender_evaluations where data_date = %s",
+                [FIRST_DAY],
+            ).fetchall()
+        )
+    assert {"raw_loans", "raw_gate_passages", "marts_user_profiles"} <= suites
+    assert set(models) == {"als", "popularity"}
+    assert models["als"] > models["popularity"]
+
+
+def test_critical_raw_failure_stops_the_run_and_keeps_the_portal(nightly):
+    before = _portal(nightly["url"])
+    loans = nightly["landing"] / "ils" / "2026-03-17" / "loans.csv"
+    loans.write_text(
+        loans.read_text() + "L-FUTURE,P000001,I0000001,2026-04-01 10:00:00,2026-05-01 10:00:00,\n"
+    )
+    code, log = nightly["run"](date(2026, 3, 17))
+    assert code != 0 or "state=failed" in log
+    assert "end task task_id=recommend" not in log
+    assert _portal(nightly["url"]) == before
+    with psycopg.connect(nightly["url"]) as conn:
+        failed = conn.execute(
+            "select suite, column_name, severity from quality.validation_results "
+            "where data_date = '2026-03-17' and not success"
+        ).fetchall()
+    assert ("raw_loans", "checkout_at", "critical") in failed
