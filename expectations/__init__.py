@@ -1,1 +1,1 @@
-"""Great Expectations suites (as code) that gate the nightly run, and the runner that applies them."""
+"""Great Expectations suites, as code, that gate the nightly run; and the runner."""

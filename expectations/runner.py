@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from libcrm import config, db
-
 from expectations.suites import Suite
+from libcrm import config, db
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +148,14 @@ def store(outcome: Outcome, data_date: date, run_id: str, url: str) -> None:
         ) as copy:
             for r in outcome.results:
                 copy.write_row(
-                    [run_id, data_date, r["suite"], r["expectation"], r["column"],
-                     r["severity"], r["success"], r["observed_value"]]
+                    [
+                        run_id,
+                        data_date,
+                        r["suite"],
+                        r["expectation"],
+                        r["column"],
+                        r["severity"],
+                        r["success"],
+                        r["observed_value"],
+                    ]
                 )

@@ -37,7 +37,9 @@ def resolve_database() -> str:
         with db.connect(url, connect_timeout=10):
             pass
     except Exception as error:  # noqa: BLE001 - any driver error means the same to the user
-        raise config.ConfigError(f"cannot connect to the warehouse {masked(url)}: {error}") from None
+        raise config.ConfigError(
+            f"cannot connect to the warehouse {masked(url)}: {error}"
+        ) from None
     config.DATABASE_URL_FILE.parent.mkdir(parents=True, exist_ok=True)
     config.DATABASE_URL_FILE.write_text(url + "\n")
     config.DATABASE_URL_FILE.chmod(0o600)
@@ -66,8 +68,12 @@ def run(scale: str = "small", days: int = 3) -> int:
 
     _step(f"simulating a {scale} library into {landing} ({days} nightly exports from {FIRST_DAY})")
     simulated = simulate(
-        landing, config.PROJECT_ROOT / "data" / "truth.json", scale=scale,
-        first_day=FIRST_DAY, days=days, seed=SEED,
+        landing,
+        config.PROJECT_ROOT / "data" / "truth.json",
+        scale=scale,
+        first_day=FIRST_DAY,
+        days=days,
+        seed=SEED,
     )
     print(f"    {simulated}", flush=True)
 
@@ -84,7 +90,9 @@ def run(scale: str = "small", days: int = 3) -> int:
         log_file = logs / f"library_nightly-{day}.log"
         done = runtime.airflow(["dags", "test", "library_nightly", day.isoformat()], env, log_file)
         states = summary.task_states(log_file)
-        print(f"    {states}  ({time.monotonic() - day_started:.0f} s, log: {log_file})", flush=True)
+        print(
+            f"    {states}  ({time.monotonic() - day_started:.0f} s, log: {log_file})", flush=True
+        )
         if done.returncode != 0 or "failed" in states:
             print(summary.failure_excerpt(log_file))
             return 1

@@ -91,7 +91,8 @@ def pgserver_bindir() -> Path:
         if done.returncode != 0:
             raise EmbeddedDatabaseError(
                 "cannot start the embedded PostgreSQL: no PostgreSQL server binaries on this "
-                f"machine and installing {PGSERVER_REQUIREMENT} failed ({done.stderr.strip()[-300:]}). "
+                f"machine and installing {PGSERVER_REQUIREMENT} failed "
+                f"({done.stderr.strip()[-300:]}). "
                 "Install PostgreSQL (e.g. `apt-get install postgresql`) or set "
                 "LIBCRM_DATABASE_URL to a server you have."
             ) from None
@@ -194,7 +195,9 @@ def stop_cluster(cluster: Cluster) -> None:
     """Stop the server if it runs."""
     bindir = find_bindir() or pgserver_bindir()
     if cluster.data.exists():
-        _run([str(bindir / "pg_ctl"), "-D", str(cluster.data), "-m", "fast", "stop"], service_user())
+        _run(
+            [str(bindir / "pg_ctl"), "-D", str(cluster.data), "-m", "fast", "stop"], service_user()
+        )
 
 
 def _server_answers(cluster: Cluster) -> bool:

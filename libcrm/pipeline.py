@@ -39,7 +39,7 @@ def ingest_source(source: str, data_date: date) -> dict:
 
 
 def validate(stage: str, data_date: date, run_id: str) -> dict:
-    """Run the stage's suites (``raw`` or ``marts``); raise CriticalValidationError on a critical failure."""
+    """Run the suites of ``stage`` (raw or marts); raise CriticalValidationError on a critical."""
     from expectations import runner, suites
 
     chosen = suites.raw_suites(data_date) if stage == "raw" else suites.mart_suites()
@@ -74,7 +74,10 @@ def recommend(data_date: date, run_id: str) -> dict:
     summary = asdict(result)
     log.info(
         "published %d rows for %d users from %s (ALS nDCG@10 %.4f vs popularity %.4f)",
-        result.rows_published, result.users_with_recommendations, result.model_version,
-        result.model.ndcg_at_10, result.popularity.ndcg_at_10,
+        result.rows_published,
+        result.users_with_recommendations,
+        result.model_version,
+        result.model.ndcg_at_10,
+        result.popularity.ndcg_at_10,
     )
     return summary

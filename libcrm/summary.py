@@ -9,11 +9,24 @@ from pathlib import Path
 from libcrm import db
 
 LAYERS = {
-    "raw": ["raw.patrons", "raw.items", "raw.loans", "raw.gate_passages", "raw.events",
-            "raw.event_registrations"],
+    "raw": [
+        "raw.patrons",
+        "raw.items",
+        "raw.loans",
+        "raw.gate_passages",
+        "raw.events",
+        "raw.event_registrations",
+    ],
     "quarantine": ["quarantine.rejected_rows"],
-    "marts": ["marts.dim_users", "marts.dim_items", "marts.dim_events", "marts.fct_loans",
-              "marts.fct_visits", "marts.fct_event_attendance", "marts.user_profiles"],
+    "marts": [
+        "marts.dim_users",
+        "marts.dim_items",
+        "marts.dim_events",
+        "marts.fct_loans",
+        "marts.fct_visits",
+        "marts.fct_event_attendance",
+        "marts.user_profiles",
+    ],
     "portal": ["portal.resource_recommendations"],
 }
 ENDED_TASK = re.compile(r"end task task_id=(\w+)")
@@ -85,10 +98,12 @@ def report(url: str, last_day: date, shown_url: str, env_file: Path) -> str:
             "(select count(*) from marts.dim_users)"
         ).fetchone()
         share = served / patrons if patrons else 0
-        lines.append(f"portal     {served:,} of {patrons:,} patrons have recommendations ({share:.0%})")
+        lines.append(
+            f"portal     {served:,} of {patrons:,} patrons have recommendations ({share:.0%})"
+        )
     lines += [
         f"data docs  {data_docs_dir() / 'index.html'}",
-        f"warehouse  {shown_url}  (psql \"$(cat .local/database_url)\")",
+        f'warehouse  {shown_url}  (psql "$(cat .local/database_url)")',
         f"airflow    . {env_file} && .venv/bin/airflow dags test library_nightly <YYYY-MM-DD>",
     ]
     return "\n".join(lines)

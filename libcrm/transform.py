@@ -21,7 +21,9 @@ def dbt_environment(url: str) -> dict[str, str]:
     """Split a ``postgresql://`` URL into the variables ``profiles.yml`` reads."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise config.ConfigError(f"LIBCRM_DATABASE_URL must start with postgresql:// (got {parts.scheme}://)")
+        raise config.ConfigError(
+            f"LIBCRM_DATABASE_URL must start with postgresql:// (got {parts.scheme}://)"
+        )
     return {
         "LIBCRM_DB_HOST": parts.hostname or "127.0.0.1",
         "LIBCRM_DB_PORT": str(parts.port or 5432),

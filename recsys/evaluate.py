@@ -26,11 +26,15 @@ class Metrics:
         return asdict(self)
 
 
-def recommend_all(model, rows: np.ndarray, n: int, exclude, blocked) -> tuple[np.ndarray, np.ndarray]:
+def recommend_all(
+    model, rows: np.ndarray, n: int, exclude, blocked
+) -> tuple[np.ndarray, np.ndarray]:
     """Recommend for many users chunk by chunk; -inf scores mark empty slots."""
     ids, scores = [], []
     for start in range(0, len(rows), CHUNK_USERS):
-        chunk_ids, chunk_scores = model.recommend(rows[start : start + CHUNK_USERS], n, exclude, blocked)
+        chunk_ids, chunk_scores = model.recommend(
+            rows[start : start + CHUNK_USERS], n, exclude, blocked
+        )
         ids.append(chunk_ids)
         scores.append(chunk_scores)
     if not ids:
@@ -39,7 +43,11 @@ def recommend_all(model, rows: np.ndarray, n: int, exclude, blocked) -> tuple[np
 
 
 def ranking_metrics(
-    recommended: np.ndarray, valid: np.ndarray, test: sparse.csr_matrix, rows: np.ndarray, catalogue: int
+    recommended: np.ndarray,
+    valid: np.ndarray,
+    test: sparse.csr_matrix,
+    rows: np.ndarray,
+    catalogue: int,
 ) -> Metrics:
     """Score recommendations (``recommended[i]`` for user ``rows[i]``) against the test matrix."""
     discounts = 1.0 / np.log2(np.arange(2, K + 2))
@@ -62,7 +70,9 @@ def ranking_metrics(
     )
 
 
-def holdout(model, train: sparse.csr_matrix, test: sparse.csr_matrix, blocked: np.ndarray) -> Metrics:
+def holdout(
+    model, train: sparse.csr_matrix, test: sparse.csr_matrix, blocked: np.ndarray
+) -> Metrics:
     """Fit ``model`` on ``train`` and measure it on ``test`` (same rows and columns).
 
     Evaluated users have at least one training and one new test interaction; items already

@@ -28,7 +28,9 @@ class Interactions:
         return {item: column for column, item in enumerate(self.items)}
 
 
-def decay_weights(times: np.ndarray, now: datetime, half_life_days: float = HALF_LIFE_DAYS) -> np.ndarray:
+def decay_weights(
+    times: np.ndarray, now: datetime, half_life_days: float = HALF_LIFE_DAYS
+) -> np.ndarray:
     """Return 2 ** (-age / half_life) for each timestamp (numpy datetime64) before ``now``."""
     age_days = (np.datetime64(now) - times.astype("datetime64[s]")) / np.timedelta64(1, "D")
     return np.power(2.0, -np.clip(age_days, 0, None) / half_life_days)
@@ -51,7 +53,9 @@ def build(
     rows = np.searchsorted(user_ids, users)
     columns = np.searchsorted(item_ids, items)
     rows_ok = (rows < len(user_ids)) & (user_ids[np.minimum(rows, len(user_ids) - 1)] == users)
-    cols_ok = (columns < len(item_ids)) & (item_ids[np.minimum(columns, len(item_ids) - 1)] == items)
+    cols_ok = (columns < len(item_ids)) & (
+        item_ids[np.minimum(columns, len(item_ids) - 1)] == items
+    )
     keep = rows_ok & cols_ok
     matrix = sparse.csr_matrix(
         (weights[keep].astype(np.float32), (rows[keep], columns[keep])),

@@ -25,7 +25,9 @@ def _top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(part_scores, order, axis=1)
 
 
-def _mask(scores: np.ndarray, rows: np.ndarray, exclude: sparse.csr_matrix, blocked: np.ndarray) -> None:
+def _mask(
+    scores: np.ndarray, rows: np.ndarray, exclude: sparse.csr_matrix, blocked: np.ndarray
+) -> None:
     scores[:, blocked] = -np.inf
     sub = exclude[rows].tocoo()
     scores[sub.row, sub.col] = -np.inf

@@ -25,7 +25,15 @@ TOLERANCE = 0.05
 # Users with fewer book loans than this get the popularity list instead of ALS.
 MIN_HISTORY = 2
 POPULAR_REASON = "among the books most borrowed lately"
-RESOURCE_COLUMNS = ("patron_id", "rank", "item_id", "score", "reason", "generated_for", "model_version")
+RESOURCE_COLUMNS = (
+    "patron_id",
+    "rank",
+    "item_id",
+    "score",
+    "reason",
+    "generated_for",
+    "model_version",
+)
 
 
 @dataclass(frozen=True)
@@ -65,14 +73,18 @@ def evaluate(catalogue: Catalogue, data_date: date) -> tuple[Metrics, Metrics]:
     )
 
 
-def _rows_for(model, data: interactions.Interactions, rows, blocked, catalogue, version, data_date, explain):
+def _rows_for(
+    model, data: interactions.Interactions, rows, blocked, catalogue, version, data_date, explain
+):
     ids, scores = recommend_all(model, rows, K, (data.matrix > 0).tocsr(), blocked)
     for row, user_items, user_scores in zip(rows, ids, scores, strict=True):
         valid = np.isfinite(user_scores)
         user_items, user_scores = user_items[valid], user_scores[valid]
         reasons = explain(row, user_items)
         patron = catalogue.patrons[data.users[row]]
-        for rank, (item, score, reason) in enumerate(zip(user_items, user_scores, reasons, strict=True), 1):
+        for rank, (item, score, reason) in enumerate(
+            zip(user_items, user_scores, reasons, strict=True), 1
+        ):
             yield (patron, rank, data.items[item], float(score), reason, data_date, version)
 
 
@@ -82,8 +94,11 @@ def recommend(catalogue: Catalogue, data_date: date, use_als: bool) -> tuple[lis
     eligible = np.array(sorted(catalogue.patrons))
     weights = interactions.decay_weights(catalogue.loan_times, now)
     data = interactions.build(
-        catalogue.loan_users, catalogue.loan_items, weights,
-        np.union1d(eligible, catalogue.loan_users), np.unique(catalogue.loan_items),
+        catalogue.loan_users,
+        catalogue.loan_items,
+        weights,
+        np.union1d(eligible, catalogue.loan_users),
+        np.unique(catalogue.loan_items),
     )
     blocked = _blocked(catalogue, data.items)
     history = np.diff((data.matrix > 0).tocsr().indptr)
@@ -93,8 +108,16 @@ def recommend(catalogue: Catalogue, data_date: date, use_als: bool) -> tuple[lis
     version = f"{'als' if use_als else 'popularity'}-{data_date:%Y%m%d}"
     popular_reasons = lambda row, items: [POPULAR_REASON] * len(items)  # noqa: E731
     published = list(
-        _rows_for(Popularity().fit(data.matrix), data, fallback, blocked, catalogue, version,
-                  data_date, popular_reasons)
+        _rows_for(
+            Popularity().fit(data.matrix),
+            data,
+            fallback,
+            blocked,
+            catalogue,
+            version,
+            data_date,
+            popular_reasons,
+        )
     )
     if len(personal):
         model = Als().fit(data.matrix)
@@ -102,10 +125,12 @@ def recommend(catalogue: Catalogue, data_date: date, use_als: bool) -> tuple[lis
         def because(row, items):
             borrowed = data.matrix[row].indices
             closest = model.closest_history(row, items, borrowed)
-            return [f"because you borrowed 《{catalogue.item_titles.get(data.items[i], data.items[i])}》"
-                    for i in closest]
+            titles = [catalogue.item_titles.get(data.items[i], data.items[i]) for i in closest]
+            return [f"because you borrowed 《{title}》" for title in titles]
 
-        published += _rows_for(model, data, personal, blocked, catalogue, version, data_date, because)
+        published += _rows_for(
+            model, data, personal, blocked, catalogue, version, data_date, because
+        )
     return published, version
 
 
@@ -119,7 +144,9 @@ def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
         if not use_als:
             log.warning(
                 "ALS nDCG@10 %.4f is below popularity's %.4f beyond the %.0f%% tolerance: "
-                "publishing popularity", model_metrics.ndcg_at_10, popular_metrics.ndcg_at_10,
+                "publishing popularity",
+                model_metrics.ndcg_at_10,
+                popular_metrics.ndcg_at_10,
                 TOLERANCE * 100,
             )
         rows, version = recommend(catalogue, data_date, use_als)
@@ -139,11 +166,24 @@ def _store_metrics(conn, run_id, data_date, als: Metrics, popular: Metrics, use_
     cutoff = data_date - timedelta(days=HOLDOUT_DAYS - 1)
     with conn.transaction():
         conn.execute("delete from quality.recommender_evaluations where run_id = %s", [run_id])
-        for name, metrics, published in (("als", als, use_als), ("popularity", popular, not use_als)):
+        for name, metrics, published in (
+            ("als", als, use_als),
+            ("popularity", popular, not use_als),
+        ):
             conn.execute(
                 "insert into quality.recommender_evaluations (run_id, data_date, model, cutoff, "
-                "users_evaluated, hit_rate_at_10, precision_at_10, ndcg_at_10, coverage, published) "
-                "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [run_id, data_date, name, cutoff, metrics.users_evaluated, metrics.hit_rate_at_10,
-                 metrics.precision_at_10, metrics.ndcg_at_10, metrics.coverage, published],
+                "users_evaluated, hit_rate_at_10, precision_at_10, ndcg_at_10, coverage, "
+                "published) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    run_id,
+                    data_date,
+                    name,
+                    cutoff,
+                    metrics.users_evaluated,
+                    metrics.hit_rate_at_10,
+                    metrics.precision_at_10,
+                    metrics.ndcg_at_10,
+                    metrics.coverage,
+                    published,
+                ],
             )

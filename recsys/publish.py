@@ -9,7 +9,10 @@ from psycopg import sql
 
 
 def replace_rows(
-    conn: psycopg.Connection, table: tuple[str, str], columns: Sequence[str], rows: Iterable[Sequence]
+    conn: psycopg.Connection,
+    table: tuple[str, str],
+    columns: Sequence[str],
+    rows: Iterable[Sequence],
 ) -> int:
     """Replace every row of ``table`` with ``rows`` in one transaction.
 

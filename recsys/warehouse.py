@@ -28,12 +28,14 @@ def _columns(rows: list[tuple], count: int) -> list[np.ndarray]:
 
 
 def read_catalogue(conn: psycopg.Connection) -> Catalogue:
-    """Read book loans, items and eligible users from ``marts`` (and ``identity`` for patron ids)."""
+    """Read book loans, items and eligible users (with patron ids from ``identity``)."""
     loans = conn.execute(
         "select user_key, item_id, checkout_at from marts.fct_loans where is_book"
     ).fetchall()
     users, items, times = _columns(loans, 3)
-    catalogue = conn.execute("select item_id, title, is_recommendable from marts.dim_items").fetchall()
+    catalogue = conn.execute(
+        "select item_id, title, is_recommendable from marts.dim_items"
+    ).fetchall()
     patrons = conn.execute(
         """
         select users.user_key, keys.patron_id

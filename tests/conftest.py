@@ -36,7 +36,7 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def admin_url() -> str:
-    """A superuser URL: LIBCRM_TEST_ADMIN_URL, else the local server on 5432, else the embedded one."""
+    """A superuser URL: LIBCRM_TEST_ADMIN_URL, else the server on 5432, else the embedded one."""
     url = os.environ.get("LIBCRM_TEST_ADMIN_URL")
     if url:
         return url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -50,7 +50,7 @@ def test_no_cycles(dagbag):
 
 
 def test_run_day_is_the_logical_date_for_day_runs_and_last_full_day_otherwise():
-    utc = timezone.utc
+    utc = UTC
     midnight = datetime(2026, 3, 16, tzinfo=utc)
     assert run_day(midnight, datetime(2026, 3, 15, tzinfo=utc)).isoformat() == "2026-03-16"
     noon = datetime(2026, 3, 17, 12, 30, tzinfo=utc)

@@ -10,7 +10,6 @@ import pytest
 
 from libcrm import ingest
 from libcrm.pseudonym import user_key
-
 from tests.conftest import LANDING, TEST_KEY
 
 DAY = date(2026, 3, 16)
@@ -25,7 +24,9 @@ def landing(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def loaded(warehouse_url, landing):
-    return {s: ingest.ingest_source(s, DAY, warehouse_url, landing) for s in ("ils", "gate", "events")}
+    return {
+        s: ingest.ingest_source(s, DAY, warehouse_url, landing) for s in ("ils", "gate", "events")
+    }
 
 
 def test_every_row_is_loaded_or_quarantined(loaded, warehouse_url):
@@ -34,7 +35,9 @@ def test_every_row_is_loaded_or_quarantined(loaded, warehouse_url):
             "select file, rows_read, rows_loaded, rows_quarantined from raw.load_audit"
         ).fetchall()
         quarantined = dict(
-            conn.execute("select file, count(*) from quarantine.rejected_rows group by file").fetchall()
+            conn.execute(
+                "select file, count(*) from quarantine.rejected_rows group by file"
+            ).fetchall()
         )
         loans = conn.execute("select count(*) from raw.loans").fetchone()[0]
     assert len(audit) == 6
@@ -54,8 +57,11 @@ def test_rejections_name_file_line_and_reason(loaded, warehouse_url):
         file.endswith("gate_log.csv") and line == 7 and "not a card the ILS knows" in reason
         for file, line, reason in rows
     )
-    assert ("ils/2026-03-16/loans.csv", 7,
-            "checkout_at 'not a time' is not a local time (YYYY-MM-DD HH:MM:SS)") in rows
+    assert (
+        "ils/2026-03-16/loans.csv",
+        7,
+        "checkout_at 'not a time' is not a local time (YYYY-MM-DD HH:MM:SS)",
+    ) in rows
     assert ("ils/2026-03-16/patrons.csv", 6, "barcode is empty but required") in rows
 
 
@@ -79,7 +85,9 @@ def test_loading_the_same_day_again_changes_nothing(loaded, warehouse_url, landi
 def test_a_redelivered_file_replaces_its_batch(loaded, warehouse_url, landing):
     loans = landing / "ils" / "2026-03-16" / "loans.csv"
     original = loans.read_text()
-    loans.write_text(original.replace("L6,P003,I001,not a time,,", "L6,P003,I001,2026-03-16 09:00:00,,"))
+    loans.write_text(
+        original.replace("L6,P003,I001,not a time,,", "L6,P003,I001,2026-03-16 09:00:00,,")
+    )
     try:
         results = ingest.ingest_source("ils", DAY, warehouse_url, landing)
     finally:
@@ -88,16 +96,21 @@ def test_a_redelivered_file_replaces_its_batch(loaded, warehouse_url, landing):
     assert (replaced.rows_loaded, replaced.rows_quarantined) == (6, 0)
     with psycopg.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.loans").fetchone()[0] == 6
-        assert conn.execute(
-            "select count(*) from quarantine.rejected_rows where file like '%%loans.csv'"
-        ).fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "select count(*) from quarantine.rejected_rows where file like '%%loans.csv'"
+            ).fetchone()[0]
+            == 0
+        )
 
 
 def test_gbk_encoded_gate_log_is_read(warehouse_url, landing):
     folder = landing / "gate" / "2026-03-17"
     folder.mkdir(parents=True)
     (folder / "gate_log.csv").write_bytes(
-        "card_number,timestamp,direction,gate_id\n2023000001,2026-03-17 09:00:00,in,东门\n".encode("gbk")
+        "card_number,timestamp,direction,gate_id\n2023000001,2026-03-17 09:00:00,in,东门\n".encode(
+            "gbk"
+        )
     )
     (result,) = ingest.ingest_source("gate", date(2026, 3, 17), warehouse_url, landing)
     assert (result.rows_loaded, result.rows_quarantined) == (1, 0)

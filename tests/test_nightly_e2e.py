@@ -86,10 +86,13 @@ def test_nothing_already_borrowed_or_unlendable_is_recommended(nightly):
 
 def test_run_records_quality_and_model_metrics(nightly):
     with psycopg.connect(nightly["url"]) as conn:
-        suites = {r[0] for r in conn.execute("select distinct suite from quality.validation_results")}
+        suites = {
+            r[0] for r in conn.execute("select distinct suite from quality.validation_results")
+        }
         models = dict(
             conn.execute(
-                "select model, ndcg_at_10 from quality.recommender_evaluations where data_date = %s",
+                "select model, ndcg_at_10 from quality.recommender_evaluations "
+                "where data_date = %s",
                 [FIRST_DAY],
             ).fetchall()
         )

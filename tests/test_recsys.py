@@ -19,7 +19,9 @@ def _clustered(users_per_cluster=30, items_per_cluster=20, clusters=3, seed=7):
     for cluster in range(clusters):
         for u in range(users_per_cluster):
             user = cluster * users_per_cluster + u
-            picks = rng.choice(items_per_cluster, size=6, replace=False) + cluster * items_per_cluster
+            picks = (
+                rng.choice(items_per_cluster, size=6, replace=False) + cluster * items_per_cluster
+            )
             rows += [user] * len(picks)
             cols += list(picks)
     shape = (clusters * users_per_cluster, clusters * items_per_cluster)
@@ -53,13 +55,17 @@ def test_already_borrowed_and_blocked_items_never_appear():
 def test_n_larger_than_the_catalogue_pads_with_empty_slots():
     matrix = sparse.csr_matrix(np.array([[1, 0, 0], [0, 1, 1]], dtype=np.float32))
     exclude, blocked = _no_exclusions(matrix)
-    ids, scores = Popularity().fit(matrix).recommend(np.array([0]), 10, (matrix > 0).tocsr(), blocked)
+    ids, scores = (
+        Popularity().fit(matrix).recommend(np.array([0]), 10, (matrix > 0).tocsr(), blocked)
+    )
     assert ids.shape == (1, 3)
     assert set(ids[0][np.isfinite(scores[0])]) == {1, 2}
 
 
 def test_popularity_ranks_by_borrow_count():
-    matrix = sparse.csr_matrix(np.array([[1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=np.float32))
+    matrix = sparse.csr_matrix(
+        np.array([[1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=np.float32)
+    )
     exclude, blocked = _no_exclusions(matrix)
     ids, _ = Popularity().fit(matrix).recommend(np.array([0]), 3, exclude, blocked)
     assert list(ids[0]) == [1, 2, 0]
@@ -86,7 +92,9 @@ def test_held_out_item_of_a_cluster_scores_a_hit_and_beats_popularity():
 def test_ranking_metrics_on_a_known_ranking():
     test = sparse.csr_matrix(np.array([[0, 1, 0, 0], [0, 0, 0, 1]], dtype=np.int8))
     recommended = np.array([[1, 2, 3], [0, 2, 1]])
-    metrics = ranking_metrics(recommended, np.ones_like(recommended, bool), test, np.array([0, 1]), 4)
+    metrics = ranking_metrics(
+        recommended, np.ones_like(recommended, bool), test, np.array([0, 1]), 4
+    )
     assert metrics.hit_rate_at_10 == 0.5
     assert metrics.precision_at_10 == 0.05
     assert metrics.ndcg_at_10 == 0.5
@@ -95,8 +103,11 @@ def test_ranking_metrics_on_a_known_ranking():
 
 def test_build_sums_duplicates_and_keeps_fixed_axes():
     data = interactions.build(
-        np.array(["u2", "u1", "u1"]), np.array(["b", "a", "a"]), np.array([1.0, 1.0, 2.0]),
-        all_users=np.array(["u1", "u2", "u3"]), all_items=np.array(["a", "b", "c"]),
+        np.array(["u2", "u1", "u1"]),
+        np.array(["b", "a", "a"]),
+        np.array([1.0, 1.0, 2.0]),
+        all_users=np.array(["u1", "u2", "u3"]),
+        all_items=np.array(["a", "b", "c"]),
     )
     assert list(data.users) == ["u1", "u2", "u3"] and list(data.items) == ["a", "b", "c"]
     assert data.matrix.toarray().tolist() == [[3, 0, 0], [0, 1, 0], [0, 0, 0]]

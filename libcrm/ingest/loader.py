@@ -43,7 +43,9 @@ def _forget_batches(conn: psycopg.Connection, entity: Entity, batch_ids: list[in
     table = sql.Identifier("raw", entity.table)
     conn.execute(sql.SQL("delete from {} where batch_id = any(%s)").format(table), [batch_ids])
     conn.execute("delete from quarantine.rejected_rows where batch_id = any(%s)", [batch_ids])
-    conn.execute("update raw.load_audit set status = 'replaced' where batch_id = any(%s)", [batch_ids])
+    conn.execute(
+        "update raw.load_audit set status = 'replaced' where batch_id = any(%s)", [batch_ids]
+    )
 
 
 def card_index(conn: psycopg.Connection) -> dict[str, str]:
@@ -56,7 +58,9 @@ def _key_of(entity: Entity, values: list[object], secret: bytes, cards: dict[str
     if not entity.key_is_card:
         return user_key(secret, raw_key)
     if raw_key not in cards:
-        raise RowError(f"{entity.key} '{raw_key}' is not a card the ILS knows: load its patron first")
+        raise RowError(
+            f"{entity.key} '{raw_key}' is not a card the ILS knows: load its patron first"
+        )
     return cards[raw_key]
 
 
@@ -93,8 +97,13 @@ def load_file(
             [read, read - rejected, rejected, batch_id],
         )
     if rejected:
-        log.warning("%s: %d of %d rows quarantined (see quarantine.rejected_rows, batch %d)",
-                    name, rejected, read, batch_id)
+        log.warning(
+            "%s: %d of %d rows quarantined (see quarantine.rejected_rows, batch %d)",
+            name,
+            rejected,
+            read,
+            batch_id,
+        )
     return LoadResult(name, entity.table, batch_id, read, read - rejected, rejected)
 
 
@@ -122,7 +131,9 @@ def _copy_rows(
                 values = entity.parse(record.fields)
                 keys = [_key_of(entity, values, secret, cards)] if entity.key else []
             except RowError as error:
-                rejects.append((entity.source, batch_id, name, record.line, record.content, str(error)))
+                rejects.append(
+                    (entity.source, batch_id, name, record.line, record.content, str(error))
+                )
                 log.info("%s line %d: %s — row quarantined", name, record.line, error)
                 continue
             copy.write_row([batch_id, record.line, *keys, *values])

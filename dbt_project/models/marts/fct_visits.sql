@@ -65,7 +65,7 @@ final as (
             else entered_at + make_interval(mins => {{ var('visit_dwell_cap_minutes') }})
         end as exited_at,
         case when has_exit then 'exit' else 'dwell_cap' end as closed_by,
-        cast(entered_at as date) as visit_date
+        entered_at::date as visit_date
     from visits
 )
 

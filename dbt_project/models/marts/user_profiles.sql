@@ -27,7 +27,7 @@ loan_activity as (
         count(*) as loans_total,
         count(*) filter (where loans.checkout_at >= window_start.starts_at) as loans_in_window,
         count(distinct date_trunc('month', loans.checkout_at))
-            filter (where loans.checkout_at >= window_start.starts_at) as active_months,
+        filter (where loans.checkout_at >= window_start.starts_at) as active_months,
         max(loans.checkout_at) as last_loan_at
     from loans
     cross join window_start
