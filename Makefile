@@ -32,8 +32,10 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+# BENCH_SCALES=small,medium,large adds the large library (tens of minutes).
+BENCH_SCALES ?= small,medium
 bench: install
-	@$(BIN)/python -m libcrm bench
+	@$(BIN)/python -m libcrm bench --scales $(BENCH_SCALES)
 
 # After editing requirements.in: recompute the exact versions of the whole tree.
 lock: install

@@ -31,6 +31,12 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(scale=args.scale, days=args.days)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from libcrm import bench
+
+    return bench.run(args.scales.split(","))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run a command; print a clear error instead of a traceback."""
     parser = argparse.ArgumentParser(prog="libcrm", description=__doc__)
@@ -45,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     keygen = commands.add_parser("keygen", help="write a new pseudonym key file")
     keygen.add_argument("--path", type=config.Path, default=config.DEFAULT_KEY_FILE)
     keygen.set_defaults(handler=_keygen)
+    bench = commands.add_parser("bench", help="time each nightly stage at several scales")
+    bench.add_argument("--scales", default="small,medium", help="comma-separated")
+    bench.set_defaults(handler=_bench)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -1,0 +1,148 @@
+"""``make bench``: time each nightly stage at several scales, with its peak memory.
+
+Each stage runs in a fresh process, as an Airflow task would, so its peak RSS is its own.
+The first night is the full initial load; the second is one incremental day. Results go to
+``bench/results/<scale>.json`` with the machine they were measured on.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from libcrm import config, db, localdb
+
+RESULTS = config.PROJECT_ROOT / "bench" / "results"
+FIRST_DAY = date(2026, 3, 16)
+STAGES = (
+    "ingest_ils",
+    "ingest_gate",
+    "ingest_events",
+    "validate_raw",
+    "transform",
+    "validate_marts",
+    "recommend",
+)
+
+
+def _stage(name: str, day: date, env: dict, pipe) -> None:
+    os.environ.update(env)
+    from libcrm import pipeline
+
+    started = time.perf_counter()
+    run_id = f"bench-{day}"
+    if name.startswith("ingest_"):
+        result = pipeline.ingest_source(name.removeprefix("ingest_"), day)
+        rows = result["rows_read"]
+    elif name.startswith("validate_"):
+        result = pipeline.validate(name.removeprefix("validate_"), day, run_id)
+        rows = result["expectations"]
+    elif name == "transform":
+        rows = pipeline.build_marts(day)["nodes"]
+    else:
+        rows = pipeline.recommend(day, run_id)["rows_published"]
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    pipe.send(
+        {
+            "stage": name,
+            "seconds": round(seconds, 2),
+            "rows": rows,
+            "rows_per_second": round(rows / seconds, 1) if seconds else None,
+            "peak_rss_mib": round(peak_kib / 1024, 1),
+        }
+    )
+
+
+def _run_stage(name: str, day: date, env: dict) -> dict:
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_stage, args=(name, day, env, sender))
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        raise RuntimeError(f"benchmark stage {name} for {day} failed (exit {process.exitcode})")
+    return receiver.recv()
+
+
+def _server_url() -> str:
+    url = os.environ.get("LIBCRM_DATABASE_URL", "").strip()
+    return url or localdb.ensure_embedded()
+
+
+def bench_scale(scale: str, server_url: str) -> dict:
+    """Simulate ``scale``, run two nights stage by stage in a new database, and return timings."""
+    from libcrm.simulate import simulate
+
+    name = f"libcrm_bench_{scale}_{os.getpid()}"
+    database = server_url.rpartition("/")[0] + "/" + name
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        with tempfile.TemporaryDirectory(prefix="libcrm-bench-") as folder:
+            landing = Path(folder) / "landing"
+            started = time.perf_counter()
+            simulated = simulate(
+                landing, Path(folder) / "truth.json", scale=scale, first_day=FIRST_DAY, days=2
+            )
+            simulate_seconds = round(time.perf_counter() - started, 1)
+            db.bootstrap(database)
+            env = {
+                "LIBCRM_DATABASE_URL": database,
+                "LIBCRM_LANDING_DIR": str(landing),
+                "LIBCRM_DATA_DOCS_DIR": str(Path(folder) / "docs"),
+                "LIBCRM_PSEUDONYM_KEY": os.urandom(32).hex(),
+                "OPENBLAS_NUM_THREADS": "1",
+            }
+            nights = {}
+            for label, day in (("initial", FIRST_DAY), ("incremental", FIRST_DAY + timedelta(1))):
+                stages = [_run_stage(stage, day, env) for stage in STAGES]
+                nights[label] = {
+                    "total_seconds": round(sum(s["seconds"] for s in stages), 1),
+                    "stages": stages,
+                }
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+    return {
+        "scale": scale,
+        "simulated": str(simulated),
+        "simulate_seconds": simulate_seconds,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "nights": nights,
+    }
+
+
+def run(scales: list[str]) -> int:
+    """Benchmark each scale, write its JSON and print a table."""
+    server = _server_url()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for scale in scales:
+        print(f"==> benchmarking scale {scale}", flush=True)
+        result = bench_scale(scale, server)
+        (RESULTS / f"{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
+        for label, night in result["nights"].items():
+            print(f"  {label} night: {night['total_seconds']} s")
+            for stage in night["stages"]:
+                print(
+                    f"    {stage['stage']:<15}{stage['seconds']:>8.2f} s{stage['rows']:>11,} rows"
+                    f"{stage['peak_rss_mib']:>9.0f} MiB peak"
+                )
+    print(f"results in {RESULTS}")
+    return 0
