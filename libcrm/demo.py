@@ -75,7 +75,7 @@ def run(scale: str = "small", days: int = 3) -> int:
         days=days,
         seed=SEED,
     )
-    print(f"    {simulated}", flush=True)
+    print(f"    {simulated.line()}", flush=True)
 
     _step(f"preparing Airflow home {env['AIRFLOW_HOME']} (airflow db migrate)")
     logs = config.LOCAL_DIR / "logs"

@@ -6,6 +6,8 @@ import re
 from datetime import date
 from pathlib import Path
 
+from psycopg import sql
+
 from libcrm import db
 
 LAYERS = {
@@ -48,6 +50,15 @@ def failure_excerpt(log_file: Path, lines: int = 40) -> str:
     return "\n".join((errors or text)[-lines:])
 
 
+def _latest_run(conn, table: str, stamp: str, day: date) -> str | None:
+    """The id of the last run that recorded results for ``day`` in ``table``."""
+    query = sql.SQL("select run_id from {} where data_date = %s order by {} desc limit 1").format(
+        sql.Identifier(*table.split(".")), sql.Identifier(stamp)
+    )
+    found = conn.execute(query, [day]).fetchone()
+    return found[0] if found else None
+
+
 def _rows(conn, tables: list[str]) -> str:
     return ", ".join(f"{table.split('.')[1]} {db.count_rows(conn, table):,}" for table in tables)
 
@@ -70,8 +81,8 @@ def report(url: str, last_day: date, shown_url: str, env_file: Path) -> str:
         checks = conn.execute(
             "select count(*), count(*) filter (where not success and severity = 'critical'), "
             "count(*) filter (where not success and severity = 'warning') "
-            "from quality.validation_results where data_date = %s",
-            [last_day],
+            "from quality.validation_results where run_id = %s",
+            [_latest_run(conn, "quality.validation_results", "validated_at", last_day)],
         ).fetchone()
         lines.append(
             f"quality    {checks[0]} expectations checked for {last_day}: "
@@ -83,9 +94,9 @@ def report(url: str, last_day: date, shown_url: str, env_file: Path) -> str:
         lines.append("segments   " + ", ".join(f"{name} {count:,}" for name, count in segments))
         metrics = conn.execute(
             "select model, hit_rate_at_10, precision_at_10, ndcg_at_10, coverage, published, "
-            "users_evaluated from quality.recommender_evaluations where data_date = %s "
+            "users_evaluated from quality.recommender_evaluations where run_id = %s "
             "order by model",
-            [last_day],
+            [_latest_run(conn, "quality.recommender_evaluations", "evaluated_at", last_day)],
         ).fetchall()
         for model, hit, precision, ndcg, coverage, published, users in metrics:
             flag = "  <- published" if published else ""

@@ -1,0 +1,178 @@
+"""The circulation desk: turns loan wishes into loans where one copy has one borrower at a time.
+
+A busy book goes on hold: the next patron picks it up after the return or gives up after a
+while. Rooms, lockers and laptops are handed out from a pool of the requested kind. Both are
+sequential by nature, so they run as plain loops over sorted lists (about a second per
+million loans).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pandas as pd
+
+from libcrm.simulate.catalogue import Catalogue
+from libcrm.simulate.clock import CLOSES, DAY, HOUR, MINUTE, NEVER, opening_seconds
+
+BOOK_LOAN_DAYS = 30  # due date of a book
+NONBOOK_LOAN_SECONDS = 4 * HOUR  # due time of a study room, locker or laptop
+REBORROW_SHARE = 0.03  # repeat loans of a book the patron already had that are kept
+KEEP_DAYS_MEDIAN = 14  # most books come back well before the due date ...
+LEADER_KEEP_DAYS_MEDIAN = 7  # ... and opinion leaders read fast
+KEEP_DAYS_SIGMA = 0.6  # lognormal spread: about one loan in ten comes back late
+KEEP_DAYS_MAX = 120
+SESSION_MINUTES = (45, 240)  # a study-room or laptop session
+OVERTIME_SHARE = 0.05  # sessions overrunning the 4-hour limit
+OVERTIME_MINUTES = (240, 300)
+MIN_SESSION = 15 * MINUTE  # sessions shorter than this (at closing time) do not happen
+HOLD_PICKUP_DAYS = 3  # after a return, the next patron picks the book up within 0..2 days
+HOLD_GIVE_UP_DAYS = 21  # a patron waiting longer than this no longer wants the book
+ROOM_WAIT = 30 * MINUTE  # patrons wait this long for a free room, else go without
+ROOM_TURNOVER = 5 * MINUTE  # cleaning time between two sessions
+
+LOAN_COLUMNS = ("patron", "item", "start", "due", "returned")
+
+
+def settle_loans(
+    wishes: pd.DataFrame,
+    patrons: pd.DataFrame,
+    catalogue: Catalogue,
+    end: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Serve the wishes at the desk and return the loans that happened.
+
+    Parameters
+    ----------
+    wishes : pandas.DataFrame
+        Loan wishes (``patron``, ``item``, ``kind``, ``start``).
+    patrons : pandas.DataFrame
+        Patrons with ``is_leader``.
+    catalogue : Catalogue
+        The items.
+    end : int
+        End of the simulation in seconds; later returns stay open.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``patron``, ``item``, ``start``, ``due``, ``returned`` (``NEVER`` while on
+        loan), sorted by checkout time.
+    """
+    items = catalogue.items
+    books = wishes.loc[wishes["kind"].eq(0)]
+    acquired = items["acquired_day"].to_numpy()[books["item"].to_numpy()]
+    books = books.loc[books["start"].to_numpy() >= (acquired + 1) * DAY]
+    books = books.sort_values(["patron", "item", "start"], kind="stable")
+    repeat = books.duplicated(["patron", "item"]).to_numpy()
+    books = books.loc[~repeat | (rng.random(len(books)) < REBORROW_SHARE)]
+
+    median = np.where(
+        patrons["is_leader"].to_numpy()[books["patron"].to_numpy()],
+        LEADER_KEEP_DAYS_MEDIAN,
+        KEEP_DAYS_MEDIAN,
+    )
+    keep_days = np.clip(
+        np.rint(rng.lognormal(np.log(median), KEEP_DAYS_SIGMA)), 1, KEEP_DAYS_MAX
+    ).astype(np.int64)
+    pickup = rng.integers(0, HOLD_PICKUP_DAYS, len(books)) * DAY + opening_seconds(rng, len(books))
+    book_loans = _queue_books(books, keep_days, pickup, opening_seconds(rng, len(books)), end)
+    book_loans["due"] = book_loans["start"] + BOOK_LOAN_DAYS * DAY
+
+    sessions = wishes.loc[wishes["kind"].gt(0)]
+    minutes = rng.integers(*SESSION_MINUTES, size=len(sessions))
+    overtime = rng.random(len(sessions)) < OVERTIME_SHARE
+    minutes[overtime] = rng.integers(*OVERTIME_MINUTES, size=int(overtime.sum()))
+    kinds = items["kind"].to_numpy()
+    parts = [book_loans]
+    for kind in sorted(set(sessions["kind"].tolist())):
+        chosen = sessions["kind"].to_numpy() == kind
+        pool = np.flatnonzero(kinds == kind)
+        parts.append(_serve_pool(sessions.loc[chosen], minutes[chosen] * MINUTE, pool, end))
+
+    loans = pd.concat(parts, ignore_index=True)
+    loans.loc[loans["returned"] >= end, "returned"] = NEVER
+    loans = loans.sort_values(["start", "patron", "item"], kind="stable", ignore_index=True)
+    return loans[list(LOAN_COLUMNS)]
+
+
+def _queue_books(
+    books: pd.DataFrame,
+    keep_days: np.ndarray,
+    pickup: np.ndarray,
+    return_time: np.ndarray,
+    end: int,
+) -> pd.DataFrame:
+    """Serve book wishes copy by copy, in order of wish; busy copies go on hold."""
+    order = np.lexsort((books["start"].to_numpy(), books["item"].to_numpy()))
+    item = books["item"].to_numpy()[order].tolist()
+    wished = books["start"].to_numpy()[order].tolist()
+    days, waits = keep_days[order].tolist(), pickup[order].tolist()
+    back = return_time[order].tolist()
+    give_up = HOLD_GIVE_UP_DAYS * DAY
+    kept, starts, returns = [], [], []
+    current, free = -1, 0
+    for k in range(len(item)):
+        if item[k] != current:
+            current, free = item[k], -(2**62)
+        start = wished[k]
+        if start < free:
+            # On hold: picked up some days after the return, at a usual hour of the day.
+            start = free // DAY * DAY + waits[k]
+            if start <= free:
+                start += DAY
+            if start - wished[k] > give_up or start >= end:
+                continue
+        free = (start // DAY + days[k]) * DAY + back[k]
+        kept.append(k)
+        starts.append(start)
+        returns.append(free)
+    rows = order[np.asarray(kept, dtype=np.int64)]
+    return pd.DataFrame(
+        {
+            "patron": books["patron"].to_numpy()[rows],
+            "item": books["item"].to_numpy()[rows],
+            "start": np.asarray(starts, dtype=np.int64),
+            "returned": np.asarray(returns, dtype=np.int64),
+        }
+    )
+
+
+def _serve_pool(
+    sessions: pd.DataFrame, length: np.ndarray, pool: np.ndarray, end: int
+) -> pd.DataFrame:
+    """Hand out the unit of ``pool`` free the longest to each session, in order of wish."""
+    order = np.argsort(sessions["start"].to_numpy(), kind="stable")
+    wished = sessions["start"].to_numpy()[order].tolist()
+    lengths = length[order].tolist()
+    free_units = [(-(2**62), int(unit)) for unit in pool]
+    heapq.heapify(free_units)
+    kept, units, starts, returns = [], [], [], []
+    for k in range(len(wished)):
+        free, unit = free_units[0]
+        start = max(wished[k], free)
+        if start - wished[k] > ROOM_WAIT or start >= end:
+            continue
+        finish = min(start + lengths[k], start // DAY * DAY + CLOSES)
+        if finish - start < MIN_SESSION:
+            continue
+        heapq.heapreplace(free_units, (finish + ROOM_TURNOVER, unit))
+        kept.append(k)
+        units.append(unit)
+        starts.append(start)
+        returns.append(finish)
+    rows = order[np.asarray(kept, dtype=np.int64)]
+    start = np.asarray(starts, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "patron": sessions["patron"].to_numpy()[rows],
+            "item": np.asarray(units, dtype=np.int64),
+            "start": start,
+            "due": start + NONBOOK_LOAN_SECONDS,
+            "returned": np.asarray(returns, dtype=np.int64),
+        }
+    )

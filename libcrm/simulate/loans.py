@@ -1,0 +1,74 @@
+"""What patrons would like to borrow, and when: loan wishes before the circulation desk.
+
+A wish is (patron, item or non-book kind, desired checkout time). Books come from the
+patron's taste cluster (Zipf popularity times the cluster's own liking) or, now and then, from
+the whole collection; rooms, lockers and laptops from a per-patron habit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from libcrm.simulate.activity import activity_mass, poisson_counts, sample_days
+from libcrm.simulate.catalogue import Catalogue, draw_books
+from libcrm.simulate.clock import DAY, opening_seconds
+
+EXPLORE_SHARE = 0.10  # book loans picked outside the patron's taste cluster
+NONBOOK_KIND_MIX = (0.6, 0.15, 0.25)  # study rooms, lockers, laptops (kinds 1, 2, 3)
+
+WISH_COLUMNS = ("patron", "item", "kind", "start")
+
+
+def draw_wishes(
+    patrons: pd.DataFrame,
+    catalogue: Catalogue,
+    season: np.ndarray,
+    wishes_wanted: float,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Draw the loan wishes of all patrons.
+
+    Parameters
+    ----------
+    patrons : pandas.DataFrame
+        Patrons with ``base_rate``, ``cluster`` and ``nonbook_share``.
+    catalogue : Catalogue
+        Items and taste tables.
+    season : numpy.ndarray
+        Calendar weight per simulated day.
+    wishes_wanted : float
+        Expected number of wishes (more than the loans wanted: the desk turns some down).
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``patron`` (position), ``item`` (position, -1 for non-book wishes), ``kind``
+        (0 book, 1 study room, 2 locker, 3 laptop) and ``start`` (seconds).
+    """
+    weight = patrons["base_rate"].to_numpy() * activity_mass(patrons, season)
+    counts = poisson_counts(weight, wishes_wanted, rng)
+    patron, day = sample_days(patrons, season, counts, rng)
+    size = len(patron)
+    start = day * DAY + opening_seconds(rng, size)
+
+    nonbook = rng.random(size) < patrons["nonbook_share"].to_numpy()[patron]
+    kind = np.zeros(size, dtype=np.int64)
+    kind[nonbook] = 1 + rng.choice(
+        len(NONBOOK_KIND_MIX), size=int(nonbook.sum()), p=NONBOOK_KIND_MIX
+    )
+
+    item = np.full(size, -1, dtype=np.int64)
+    explore = ~nonbook & (rng.random(size) < EXPLORE_SHARE)
+    item[explore] = draw_books(catalogue.global_cdf, catalogue.books, int(explore.sum()), rng)
+    cluster = patrons["cluster"].to_numpy()[patron]
+    tasteful = ~nonbook & ~explore
+    for code in range(catalogue.cluster_cdf.shape[0]):
+        members = np.flatnonzero(tasteful & (cluster == code))
+        if len(members):
+            item[members] = draw_books(
+                catalogue.cluster_cdf[code], catalogue.books, len(members), rng
+            )
+    return pd.DataFrame({"patron": patron, "item": item, "kind": kind, "start": start})

@@ -1,0 +1,171 @@
+"""Run a whole simulation: draw the library, write the exports and the truth file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from libcrm.simulate.attrition import retire_items
+from libcrm.simulate.catalogue import Catalogue, simulate_catalogue
+from libcrm.simulate.circulation import settle_loans
+from libcrm.simulate.clock import Timeline
+from libcrm.simulate.events import simulate_events
+from libcrm.simulate.export import World, write_exports
+from libcrm.simulate.gate import simulate_gate
+from libcrm.simulate.influence import choose_leaders, follower_wishes
+from libcrm.simulate.loans import draw_wishes
+from libcrm.simulate.patrons import CLUSTERS_PER_DEPARTMENT, simulate_patrons
+from libcrm.simulate.scales import Scale, resolve_scale
+from libcrm.simulate.truth import write_truth
+from libcrm.simulate.vocab import DEPARTMENTS
+
+# One random stream per part of the world, so changing one part leaves the others as they were.
+STREAMS = ("patrons", "leaders", "catalogue", "wishes", "followers", "desk", "attrition",
+           "gate", "events")  # fmt: skip
+
+
+# Wishes drawn per loan wanted in the first round: the desk turns many down (book already out,
+# already read, not yet bought); a second round makes up what is still missing.
+WISH_OVERSAMPLE = 1.6
+SHORTFALL_TOLERANCE = 0.02  # no second round when within 2 % of the loans wanted
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    """What a simulation wrote (counts over all export days).
+
+    Attributes
+    ----------
+    patrons, items : int
+        Distinct patrons and items exported.
+    loans : int
+        Distinct loan ids exported.
+    gate_passages : int
+        Gate log rows exported.
+    events, registrations : int
+        Distinct events and registrations exported.
+    export_days : tuple of datetime.date
+        The export folders written, the initial export first.
+    """
+
+    patrons: int
+    items: int
+    loans: int
+    gate_passages: int
+    events: int
+    registrations: int
+    export_days: tuple[date, ...]
+
+    def line(self) -> str:
+        """A one-line human summary."""
+        first, last = self.export_days[0], self.export_days[-1]
+        return (
+            f"{self.patrons} patrons, {self.items} items, {self.loans} loans, "
+            f"{self.gate_passages} gate passages, {self.events} events, "
+            f"{self.registrations} registrations; export days {first}..{last}"
+        )
+
+
+def simulate(
+    landing_dir: Path,
+    truth_path: Path,
+    scale: str | Scale = "small",
+    first_day: date = date(2026, 3, 16),
+    days: int = 3,
+    seed: int = 42,
+    history_start: date = date(2025, 9, 1),
+) -> SimulationSummary:
+    """Simulate a university library and write its source exports.
+
+    Parameters
+    ----------
+    landing_dir : pathlib.Path
+        Landing folder; ``ils/``, ``gate/`` and ``events/`` day folders are written in it
+        (existing files of the same days are replaced).
+    truth_path : pathlib.Path
+        Where the hidden truth (taste clusters, archetypes, leaders) is written as JSON.
+    scale : str or Scale
+        ``"small"``, ``"medium"``, ``"large"`` or a custom ``Scale``.
+    first_day : datetime.date
+        Day of the initial export, holding all history up to its end.
+    days : int
+        Number of export days; each day after the first holds that day's changes only.
+    seed : int
+        Random seed: equal arguments give byte-identical files.
+    history_start : datetime.date
+        First simulated day.
+
+    Returns
+    -------
+    SimulationSummary
+        Counts of what was written.
+    """
+    size = resolve_scale(scale)
+    timeline = Timeline(history_start, first_day, days)
+    seeds = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
+    season = timeline.season()
+    clusters = len(DEPARTMENTS) * CLUSTERS_PER_DEPARTMENT
+
+    patrons = simulate_patrons(size.patrons, timeline, streams["patrons"])
+    patrons = choose_leaders(patrons, streams["leaders"])
+    catalogue = simulate_catalogue(
+        size.items, clusters, CLUSTERS_PER_DEPARTMENT, timeline, streams["catalogue"]
+    )
+    loans = _circulate(patrons, catalogue, timeline, size.loans_per_year * timeline.years, streams)
+    loans, lost_at, withdrawn_at = retire_items(
+        loans, catalogue, timeline.n_days, timeline.export_days[1:], streams["attrition"]
+    )
+    gate = simulate_gate(
+        patrons, loans, season, size.gate_passages_per_year * timeline.years, streams["gate"]
+    )
+    events, registrations = simulate_events(
+        patrons,
+        catalogue,
+        timeline,
+        size.events_per_year,
+        size.registrations_per_year,
+        streams["events"],
+    )
+    world = World(
+        timeline, patrons, catalogue, loans, lost_at, withdrawn_at, gate, events, registrations
+    )
+    write_exports(world, Path(landing_dir))
+    write_truth(Path(truth_path), patrons, catalogue, timeline, size.name, seed)
+    last = timeline.export_days[-1]
+    return SimulationSummary(
+        patrons=int((patrons["registered_day"] <= last).sum()),
+        items=int((catalogue.items["acquired_day"] <= last).sum()),
+        loans=len(loans),
+        gate_passages=len(gate),
+        events=len(events),
+        registrations=len(registrations),
+        export_days=tuple(timeline.date_of(day) for day in timeline.export_days),
+    )
+
+
+def _circulate(
+    patrons: pd.DataFrame,
+    catalogue: Catalogue,
+    timeline: Timeline,
+    wanted: float,
+    streams: dict[str, np.random.Generator],
+) -> pd.DataFrame:
+    """Draw loan wishes (own and copied from leaders) and settle about ``wanted`` loans."""
+    season = timeline.season()
+    own = draw_wishes(patrons, catalogue, season, wanted * WISH_OVERSAMPLE, streams["wishes"])
+    for round_ in range(2):
+        copies = follower_wishes(patrons, own, timeline.n_days, streams["followers"])
+        wishes = pd.concat([own, copies], ignore_index=True)
+        loans = settle_loans(wishes, patrons, catalogue, timeline.end, streams["desk"])
+        shortfall = wanted - len(loans)
+        if round_ == 1 or shortfall <= SHORTFALL_TOLERANCE * wanted or len(loans) == 0:
+            break
+        served = len(loans) / len(wishes)
+        more = draw_wishes(patrons, catalogue, season, shortfall / served, streams["wishes"])
+        own = pd.concat([own, more], ignore_index=True)
+    return loans
