@@ -33,7 +33,7 @@ def test_every_task_has_retries_and_every_dag_tags(dagbag):
 
 
 def test_library_nightly_runs_the_stages_in_contract_order(dagbag):
-    dag = dagbag.get_dag("library_nightly")
+    dag = dagbag.dags["library_nightly"]
     order = [task.task_id for task in dag.topological_sort()]
     stages = ["validate_raw", "transform", "validate_marts", "recommend"]
     assert [t for t in order if t in stages] == stages
