@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from libcrm import config
 
-WAREHOUSE_SQL = Path(__file__).with_name("warehouse.sql")
+SCHEMA_DIR = Path(__file__).with_name("schema")
 
 
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
@@ -17,9 +18,10 @@ def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
 
 
 def bootstrap(url: str | None = None) -> None:
-    """Create the schemas and tables the pipeline writes, if they do not exist yet."""
+    """Create the schemas, tables and roles the pipeline needs, if they do not exist yet."""
     with connect(url) as conn:
-        conn.execute(WAREHOUSE_SQL.read_text())
+        for script in sorted(SCHEMA_DIR.glob("*.sql")):
+            conn.execute(script.read_text())
 
 
 def count_rows(conn: psycopg.Connection, table: str) -> int:
@@ -28,5 +30,5 @@ def count_rows(conn: psycopg.Connection, table: str) -> int:
     exists = conn.execute("select to_regclass(%s)", [table]).fetchone()[0]
     if exists is None:
         return 0
-    query = psycopg.sql.SQL("select count(*) from {}").format(psycopg.sql.Identifier(schema, name))
+    query = sql.SQL("select count(*) from {}").format(sql.Identifier(schema, name))
     return conn.execute(query).fetchone()[0]

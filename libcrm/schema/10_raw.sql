@@ -1,12 +1,4 @@
--- The pipeline's own tables: raw landing tables, quarantine, load audit, identity and quality.
--- dbt owns staging, intermediate, marts and snapshots; the recommender owns portal.
--- Applied on every run; every statement is idempotent.
-
-create schema if not exists raw;
-create schema if not exists quarantine;
-create schema if not exists identity;
-create schema if not exists quality;
-create schema if not exists portal;
+-- Landing tables, the load audit, quarantine and the identity map (written by the loader).
 
 create table if not exists raw.load_audit (
     batch_id bigserial primary key,
@@ -127,42 +119,3 @@ create index if not exists loans_batch on raw.loans (batch_id);
 create index if not exists gate_passages_batch on raw.gate_passages (batch_id);
 create index if not exists events_batch on raw.events (batch_id);
 create index if not exists event_registrations_batch on raw.event_registrations (batch_id);
-
-create table if not exists quality.validation_results (
-    result_id bigserial primary key,
-    run_id text not null,
-    data_date date not null,
-    suite text not null,
-    expectation text not null,
-    column_name text,
-    severity text not null,
-    success boolean not null,
-    observed_value text,
-    validated_at timestamptz not null default now()
-);
-
-create table if not exists quality.recommender_evaluations (
-    run_id text not null,
-    data_date date not null,
-    model text not null,
-    cutoff date not null,
-    users_evaluated integer not null,
-    hit_rate_at_10 double precision not null,
-    precision_at_10 double precision not null,
-    ndcg_at_10 double precision not null,
-    coverage double precision not null,
-    published boolean not null,
-    evaluated_at timestamptz not null default now(),
-    primary key (run_id, model)
-);
-
-create table if not exists portal.resource_recommendations (
-    patron_id text not null,
-    rank integer not null,
-    item_id text not null,
-    score double precision not null,
-    reason text not null,
-    generated_for date not null,
-    model_version text not null,
-    primary key (patron_id, rank)
-);
