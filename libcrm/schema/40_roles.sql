@@ -1,0 +1,72 @@
+-- Least-privilege group roles of the contract, and what each may read or write in this
+-- database. People and applications log in as members of these roles (docs/privacy.md).
+--   libcrm_loader      writes raw, quarantine, identity
+--   libcrm_transformer reads those, writes the dbt schemas, quality and portal
+--   libcrm_portal      reads portal only
+--   libcrm_analyst     reads the dbt schemas and quality only
+-- Roles are cluster-wide: they are created once, if missing; grants are per database.
+
+do $$
+declare
+    role_name text;
+begin
+    foreach role_name in array array[
+        'libcrm_loader', 'libcrm_transformer', 'libcrm_portal', 'libcrm_analyst'
+    ] loop
+        if not exists (select from pg_roles where rolname = role_name) then
+            begin
+                execute format('create role %I nologin', role_name);
+            exception when duplicate_object or unique_violation then
+                null;  -- created meanwhile by a concurrent bootstrap of another database
+            end;
+        end if;
+    end loop;
+end
+$$;
+
+create schema if not exists staging;
+create schema if not exists intermediate;
+create schema if not exists marts;
+create schema if not exists snapshots;
+
+-- Nobody else reads or writes anything here by default.
+revoke all on schema raw, quarantine, identity, quality, portal from public;
+revoke all on schema staging, intermediate, marts, snapshots from public;
+
+-- Loader: the landing layer and the identity map.
+grant usage, create on schema raw, quarantine, identity to libcrm_loader;
+grant select, insert, update, delete on all tables in schema raw, quarantine, identity
+to libcrm_loader;
+grant usage on all sequences in schema raw, quarantine, identity to libcrm_loader;
+alter default privileges in schema raw, quarantine, identity
+grant select, insert, update, delete on tables to libcrm_loader;
+alter default privileges in schema raw, quarantine, identity
+grant usage on sequences to libcrm_loader;
+
+-- Transformer: reads the landing layer, owns what it builds.
+grant usage on schema raw, quarantine, identity to libcrm_transformer;
+grant select on all tables in schema raw, quarantine, identity to libcrm_transformer;
+alter default privileges in schema raw, quarantine, identity
+grant select on tables to libcrm_transformer;
+grant usage, create on schema staging, intermediate, marts, snapshots, quality, portal
+to libcrm_transformer;
+grant select, insert, update, delete, truncate
+on all tables in schema staging, intermediate, marts, snapshots, quality, portal
+to libcrm_transformer;
+grant usage on all sequences in schema quality, portal to libcrm_transformer;
+alter default privileges in schema staging, intermediate, marts, snapshots, quality, portal
+grant select, insert, update, delete, truncate on tables to libcrm_transformer;
+alter default privileges in schema quality, portal
+grant usage on sequences to libcrm_transformer;
+
+-- Portal: the nightly recommendation tables, nothing else.
+grant usage on schema portal to libcrm_portal;
+grant select on all tables in schema portal to libcrm_portal;
+alter default privileges in schema portal grant select on tables to libcrm_portal;
+
+-- Analyst: pseudonymous models and quality results, never raw or identity.
+grant usage on schema staging, intermediate, marts, snapshots, quality to libcrm_analyst;
+grant select on all tables in schema staging, intermediate, marts, snapshots, quality
+to libcrm_analyst;
+alter default privileges in schema staging, intermediate, marts, snapshots, quality
+grant select on tables to libcrm_analyst;
