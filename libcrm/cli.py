@@ -31,6 +31,21 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(scale=args.scale, days=args.days)
 
 
+def _access(args: argparse.Namespace) -> int:
+    from libcrm import db
+    from libcrm.privacy.access import export_json
+
+    with db.connect() as conn:
+        text = export_json(conn, args.patron_id)
+    if args.out:
+        args.out.write_text(text + "\n")
+        args.out.chmod(0o600)
+        print(f"wrote everything held about {args.patron_id} to {args.out}")
+    else:
+        print(text)
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from libcrm import bench
 
@@ -54,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     bench = commands.add_parser("bench", help="time each nightly stage at several scales")
     bench.add_argument("--scales", default="small,medium", help="comma-separated")
     bench.set_defaults(handler=_bench)
+    access = commands.add_parser("access", help="export everything held about one patron (JSON)")
+    access.add_argument("--patron-id", required=True)
+    access.add_argument("--out", type=config.Path, help="file to write (mode 0600); else stdout")
+    access.set_defaults(handler=_access)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -3,6 +3,7 @@ throw-away PostgreSQL database."""
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 
@@ -117,3 +118,52 @@ def test_critical_raw_failure_stops_the_run_and_keeps_the_portal(nightly):
             "where data_date = '2026-03-17' and not success"
         ).fetchall()
     assert ("raw_loans", "checkout_at", "critical") in failed
+
+
+PII_COLUMNS = {
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address",
+    "birth_date",
+    "barcode",
+    "card_number",
+    "patron_id",
+    "id_number",
+}
+
+
+def test_no_model_past_the_raw_layer_has_a_pii_column(nightly):
+    with psycopg.connect(nightly["url"]) as conn:
+        columns = conn.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_schema in ('staging', 'intermediate', 'marts', 'snapshots')"
+        ).fetchall()
+    assert {table for _, table, _ in columns} >= {"user_profiles", "fct_loans", "stg_ils__patrons"}
+    leaks = [(s, t, c) for s, t, c in columns if c in PII_COLUMNS]
+    assert leaks == []
+
+
+def test_right_of_access_export_finds_the_patrons_rows(nightly, monkeypatch):
+    from libcrm.cli import main
+
+    with psycopg.connect(nightly["url"]) as conn:
+        patron = conn.execute(
+            "select patron_id from raw.loans group by patron_id order by count(*) desc limit 1"
+        ).fetchone()[0]
+        loans = {
+            r[0]
+            for r in conn.execute("select loan_id from raw.loans where patron_id = %s", [patron])
+        }
+    out = SESSION_DIR / "access.json"
+    monkeypatch.setenv("LIBCRM_DATABASE_URL", nightly["url"])
+    assert main(["access", "--patron-id", patron, "--out", str(out)]) == 0
+    export = json.loads(out.read_text())
+    assert export["patron_id"] == patron
+    assert {row["patron_id"] for row in export["tables"]["raw.patrons"]} == {patron}
+    assert {row["loan_id"] for row in export["tables"]["raw.loans"]} == loans
+    assert {row["loan_id"] for row in export["tables"]["marts.fct_loans"]} <= loans
+    assert export["tables"]["marts.user_profiles"][0]["user_key"] == export["user_key"]
+    assert oct(out.stat().st_mode)[-3:] == "600"

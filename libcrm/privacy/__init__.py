@@ -1,0 +1,1 @@
+"""Privacy duties: right of access, retention and opt-out (see docs/privacy.md)."""
