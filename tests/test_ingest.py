@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from libcrm import ingest
+from libcrm.ingest.fields import RowError, integer, timestamp
 from libcrm.pseudonym import user_key
 from tests.conftest import LANDING, TEST_KEY
 
@@ -40,7 +41,7 @@ def test_every_row_is_loaded_or_quarantined(loaded, warehouse_url):
             ).fetchall()
         )
         loans = conn.execute("select count(*) from raw.loans").fetchone()[0]
-    assert len(audit) == 6
+    assert len(audit) == 8
     for file, read, rows_loaded, rows_quarantined in audit:
         assert read == rows_loaded + rows_quarantined, file
         assert quarantined.get(file, 0) == rows_quarantined, file
@@ -63,6 +64,36 @@ def test_rejections_name_file_line_and_reason(loaded, warehouse_url):
         "checkout_at 'not a time' is not a local time (YYYY-MM-DD HH:MM:SS)",
     ) in rows
     assert ("ils/2026-03-16/patrons.csv", 6, "barcode is empty but required") in rows
+    assert (
+        "ils/2026-03-16/holds.csv",
+        4,
+        "status 'on_shelf' is not waiting|filled|expired|cancelled",
+    ) in rows
+    assert any(
+        file.endswith("purchase_requests.csv")
+        and line == 4
+        and reason.startswith("duplicate request_id 'R2': already on line 3")
+        for file, line, reason in rows
+    )
+
+
+def test_holds_and_purchase_requests_carry_pseudonyms_not_patron_ids(loaded, warehouse_url):
+    secret = TEST_KEY.encode()
+    with psycopg.connect(warehouse_url) as conn:
+        holds = conn.execute(
+            "select hold_id, user_key, status, filled_at::text from raw.holds order by hold_id"
+        ).fetchall()
+        requests = conn.execute(
+            "select request_id, user_key, title, status from raw.purchase_requests"
+        ).fetchall()
+    assert holds == [
+        ("H1", user_key(secret, "P001"), "waiting", None),
+        ("H2", user_key(secret, "P002"), "filled", "2026-01-20 10:00:00"),
+    ]
+    assert requests == [
+        ("R1", user_key(secret, "P001"), "Deep Learning, 2nd edition", "ordered"),
+        ("R2", user_key(secret, "P003"), "Real Analysis", "pending"),
+    ]
 
 
 def test_gate_rows_carry_the_patrons_keyed_pseudonym(loaded, warehouse_url):
@@ -77,7 +108,7 @@ def test_gate_rows_carry_the_patrons_keyed_pseudonym(loaded, warehouse_url):
 
 def test_loading_the_same_day_again_changes_nothing(loaded, warehouse_url, landing):
     again = ingest.ingest_source("ils", DAY, warehouse_url, landing)
-    assert [r.skipped for r in again] == [True, True, True]
+    assert [r.skipped for r in again] == [True] * 5
     with psycopg.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.loans").fetchone()[0] == 5
 
@@ -119,3 +150,61 @@ def test_gbk_encoded_gate_log_is_read(warehouse_url, landing):
             "select gate_id from raw.gate_passages where batch_id = %s", [result.batch_id]
         ).fetchone()[0]
     assert gate == "东门"
+
+
+def test_utf8_with_a_byte_order_mark_is_read(warehouse_url, landing):
+    folder = landing / "gate" / "2026-03-18"
+    folder.mkdir(parents=True)
+    text = "card_number,timestamp,direction,gate_id\n2023000001,2026-03-18 09:00:00,in,北门\n"
+    (folder / "gate_log.csv").write_bytes(text.encode("utf-8-sig"))
+    (result,) = ingest.ingest_source("gate", date(2026, 3, 18), warehouse_url, landing)
+    assert (result.rows_loaded, result.rows_quarantined, result.extra_columns) == (1, 0, ())
+
+
+def test_a_stray_byte_quarantines_its_row_and_keeps_the_others_intact(warehouse_url, landing):
+    folder = landing / "gate" / "2026-03-19"
+    folder.mkdir(parents=True)
+    (folder / "gate_log.csv").write_bytes(
+        b"card_number,timestamp,direction,gate_id\n"
+        + "2023000001,2026-03-19 09:00:00,in,东门\n".encode()
+        + b"2023000001,2026-03-19 10:00:00,out,G\xff2\n"
+        + "2023000002,2026-03-19 11:00:00,in,南门\n".encode()
+    )
+    (result,) = ingest.ingest_source("gate", date(2026, 3, 19), warehouse_url, landing)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
+    with psycopg.connect(warehouse_url) as conn:
+        gates = conn.execute(
+            "select gate_id from raw.gate_passages where batch_id = %s order by source_line",
+            [result.batch_id],
+        ).fetchall()
+        line, content, reason = conn.execute(
+            "select line, content, reason from quarantine.rejected_rows where batch_id = %s",
+            [result.batch_id],
+        ).fetchone()
+    assert gates == [("东门",), ("南门",)]
+    assert (line, content) == (3, "2023000001,2026-03-19 10:00:00,out,G\\xff2")
+    assert reason.startswith("holds bytes that are not UTF-8 (0xff at byte 37 of the line)")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-02-30 10:00:00",
+        "2026-W11-1 09:00:00",
+        "2026-03-16T09:00:00",
+        "2026-03-16 09:00:00+08:00",
+        "2026-03-16 9:00:00",
+        "２０２６-03-16 09:00:00",
+    ],
+)
+def test_only_real_local_times_in_the_documented_shape_pass(value):
+    with pytest.raises(RowError, match="is not a local time"):
+        timestamp(value)
+
+
+def test_parsers_return_what_copy_reads_back():
+    assert timestamp("2026-03-16 09:00:00") == "2026-03-16 09:00:00"
+    assert integer("+7") == "7"
+    for bad in ("1_000", "٣", "99999999999"):
+        with pytest.raises(RowError):
+            integer(bad)

@@ -19,7 +19,10 @@ FIRST_DAY = date(2026, 3, 16)
 DAYS = 3
 EXPORT_DAYS = [FIRST_DAY + timedelta(days=offset) for offset in range(DAYS)]
 HISTORY_START = date(2025, 9, 1)
-CSV_FILES = {"ils": ("patrons.csv", "items.csv", "loans.csv"), "gate": ("gate_log.csv",)}
+CSV_FILES = {
+    "ils": ("patrons.csv", "items.csv", "loans.csv", "holds.csv", "purchase_requests.csv"),
+    "gate": ("gate_log.csv",),
+}
 JSON_FILES = {"events": ("events.json", "registrations.json")}
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 TINY = Scale(
@@ -129,7 +132,7 @@ def test_rerun_overwrites_instead_of_appending(tmp_path: Path) -> None:
     assert first == second
 
 
-def test_every_export_day_has_the_six_documented_files(library: Library) -> None:
+def test_every_export_day_has_the_eight_documented_files(library: Library) -> None:
     expected = {
         f"{source}/{day.isoformat()}/{name}"
         for day in EXPORT_DAYS
@@ -143,7 +146,10 @@ def test_every_export_day_has_the_six_documented_files(library: Library) -> None
 
 def test_csv_headers_are_exactly_the_documented_columns(library: Library) -> None:
     documented = documented_columns()
-    assert set(documented) == {"patrons.csv", "items.csv", "loans.csv", "gate_log.csv"}
+    assert set(documented) == {
+        "patrons.csv", "items.csv", "loans.csv", "holds.csv", "purchase_requests.csv",
+        "gate_log.csv",
+    }  # fmt: skip
     for day in EXPORT_DAYS:
         for source, names in CSV_FILES.items():
             for name in names:
@@ -220,6 +226,44 @@ def test_returns_come_after_checkouts_and_dues_follow_the_loan_period(library: L
     assert 0.01 < returned[book].isna().mean() < 0.3  # some still out at the end
     again = loans.loc[book].duplicated(["patron_id", "item_id"]).mean()
     assert again < 0.02  # a patron hardly ever borrows the same book twice
+
+
+def test_holds_wait_for_busy_copies_and_filled_ones_became_loans(library: Library) -> None:
+    holds = library.latest("holds.csv", "hold_id")
+    loans = library.latest("loans.csv", "loan_id")
+    assert set(holds["status"]) == {"waiting", "filled", "expired", "cancelled"}
+    placed = pd.to_datetime(holds["placed_at"])
+    closed = pd.to_datetime(holds["closed_at"].replace("", None))
+    assert (closed.dropna() > placed[closed.notna()]).all()
+    assert holds.loc[holds["status"] == "waiting", "closed_at"].eq("").all()
+    expired = holds["status"] == "expired"
+    assert ((closed - placed)[expired] == pd.Timedelta(days=21)).all()
+    filled = holds.loc[holds["status"] == "filled"]
+    checkouts = set(zip(loans["patron_id"], loans["item_id"], loans["checkout_at"], strict=True))
+    fills = zip(filled["patron_id"], filled["item_id"], filled["filled_at"], strict=True)
+    assert all(fill in checkouts for fill in fills)
+    assert 0.05 < len(filled) / len(loans) < 0.5  # popular copies have queues, most do not
+    items = library.latest("items.csv", "item_id")
+    gone = holds.loc[holds["status"] == "cancelled", "item_id"].map(items["status"])
+    assert gone.isin(["lost", "withdrawn"]).all()
+
+
+def test_purchase_requests_lead_to_bought_books_or_a_decision(library: Library) -> None:
+    requests = library.latest("purchase_requests.csv", "request_id")
+    items = library.latest("items.csv", "item_id")
+    assert set(requests["status"]) <= {"pending", "ordered", "purchased", "rejected"}
+    assert {"purchased", "rejected"} <= set(requests["status"])
+    bought = requests.loc[requests["status"] == "purchased"]
+    acquired = pd.to_datetime(bought["item_id"].map(items["acquired_on"]))
+    assert (pd.to_datetime(bought["requested_at"]) < acquired + pd.Timedelta(days=1)).all()
+    decided = pd.to_datetime(requests["decided_at"].replace("", None))
+    assert (decided.dropna() > pd.to_datetime(requests["requested_at"])[decided.notna()]).all()
+    assert requests.loc[requests["status"] == "pending", "decided_at"].eq("").all()
+    assert requests.loc[requests["status"] != "purchased", "item_id"].eq("").all()
+    weights = [1 if position % 2 == 0 else 3 for position in range(13)]
+    for isbn in requests["isbn"]:
+        checksum = sum(int(d) * w for d, w in zip(isbn, weights, strict=True))
+        assert isbn.startswith("9787") and checksum % 10 == 0
 
 
 def test_a_copy_is_never_lent_to_two_patrons_at_once(library: Library) -> None:

@@ -1,4 +1,8 @@
-"""Ingestion: source exports in the landing folder become rows in ``raw`` (or quarantine)."""
+"""Ingestion: source exports in the landing folder become rows in ``raw`` (or quarantine).
+
+Every file of a source's day is loaded in one transaction: a crash, a killed process or a file
+that cannot be read as its entity leaves none of that day's batches behind.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,11 @@ from pathlib import Path
 import psycopg
 
 from libcrm import config, db
-from libcrm.ingest.loader import LoadResult, card_index, load_file
+from libcrm.ingest.loader import LoadResult, card_index, checksum, load_file
+from libcrm.ingest.readers import SourceFormatError
 from libcrm.ingest.sources import BY_SOURCE, PATRONS
+
+__all__ = ["LoadResult", "SourceFormatError", "ingest_source"]
 
 log = logging.getLogger(__name__)
 
@@ -39,28 +46,75 @@ def _refresh_identity(conn: psycopg.Connection, batch_id: int) -> None:
             set barcode = excluded.barcode, updated_at = now()
             """
         )
+        conn.execute("drop table batch_keys")
+
+
+def _record_failure(
+    url: str | None, source: str, entity: str, name: str, path: Path, data_date: date, error: str
+) -> None:
+    """Leave a 'failed' audit row (nothing loaded) so operators see why the day stopped."""
+    with db.connect(url) as conn:
+        conn.execute(
+            "insert into raw.load_audit (source, entity, file, checksum, data_date, status, "
+            "error, started_at, finished_at) "
+            "values (%s, %s, %s, %s, %s, 'failed', %s, clock_timestamp(), clock_timestamp())",
+            [source, entity, name, checksum(path), data_date, error],
+        )
 
 
 def ingest_source(
     source: str, data_date: date, url: str | None = None, landing: Path | None = None
 ) -> list[LoadResult]:
-    """Load every export of ``source`` dated ``data_date``; return what happened per file."""
+    """Load every export of ``source`` dated ``data_date`` in one transaction.
+
+    Parameters
+    ----------
+    source : str
+        ``ils``, ``gate`` or ``events``.
+    data_date : datetime.date
+        The day whose folder ``<landing>/<source>/<YYYY-MM-DD>/`` is loaded.
+    url : str, optional
+        Warehouse URL (default ``LIBCRM_DATABASE_URL``).
+    landing : pathlib.Path, optional
+        Landing folder (default ``LIBCRM_LANDING_DIR``).
+
+    Returns
+    -------
+    list of LoadResult
+        One per file found, in load order (files loaded before are reported as skipped).
+
+    Raises
+    ------
+    SourceFormatError
+        When a file cannot be read as its entity (e.g. a required column is missing): nothing
+        of the source's day is loaded, and a 'failed' audit row names the file and reason.
+    """
     landing = landing or config.landing_dir()
     folder = landing / source / data_date.isoformat()
     secret = config.pseudonym_key()
-    results = []
+    results: list[LoadResult] = []
     with db.connect(url) as conn:
-        cards = card_index(conn)
-        for entity in BY_SOURCE[source]:
-            path = folder / entity.file_name
-            if not path.exists():
-                log.info("%s: no %s export for %s", source, entity.file_name, data_date)
-                continue
-            name = str(path.relative_to(landing))
-            result = load_file(conn, entity, path, name, data_date, secret, cards)
-            results.append(result)
-            if entity is PATRONS and result.batch_id is not None:
-                _refresh_identity(conn, result.batch_id)
+        current = None
+        try:
+            with conn.transaction():
+                # One loader per source at a time: an overlapping retry waits instead of racing.
+                conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [f"ingest:{source}"])
                 cards = card_index(conn)
-            log.info("%s", result)
+                for entity in BY_SOURCE[source]:
+                    path = folder / entity.file_name
+                    if not path.exists():
+                        log.info("%s: no %s export for %s", source, entity.file_name, data_date)
+                        continue
+                    name = path.relative_to(landing).as_posix()
+                    current = (entity.table, name, path)
+                    result = load_file(conn, entity, path, name, data_date, secret, cards)
+                    results.append(result)
+                    if entity is PATRONS and result.batch_id is not None:
+                        _refresh_identity(conn, result.batch_id)
+                        cards = card_index(conn)
+                    log.info("%s", result)
+        except SourceFormatError as error:
+            table, name, path = current
+            _record_failure(url, source, table, name, path, data_date, str(error))
+            raise
     return results

@@ -9,12 +9,15 @@ MATERIAL_TYPES = ("book", "study_room", "locker", "laptop")
 ITEM_STATUSES = ("available", "on_loan", "lost", "withdrawn", "not_for_loan")
 EVENT_CATEGORIES = ("lecture", "reading_club", "workshop", "reading_festival")
 ATTENDANCE = ("attended", "no_show", "unknown")
+HOLD_STATUSES = ("waiting", "filled", "expired", "cancelled")
+REQUEST_STATUSES = ("pending", "ordered", "purchased", "rejected")
 
 PATRONS = Entity(
     source="ils",
     file_name="patrons.csv",
     table="patrons",
     key="patron_id",
+    unique=("patron_id", "barcode"),
     columns=(
         Column("patron_id", required=True),
         Column("barcode", required=True),
@@ -34,6 +37,7 @@ ITEMS = Entity(
     source="ils",
     file_name="items.csv",
     table="items",
+    unique=("item_id",),
     columns=(
         Column("item_id", required=True),
         Column("barcode"),
@@ -52,6 +56,7 @@ LOANS = Entity(
     file_name="loans.csv",
     table="loans",
     key="patron_id",
+    unique=("loan_id",),
     columns=(
         Column("loan_id", required=True),
         Column("patron_id", required=True),
@@ -59,6 +64,43 @@ LOANS = Entity(
         Column("checkout_at", timestamp, required=True),
         Column("due_at", timestamp),
         Column("returned_at", timestamp),
+    ),
+)
+
+HOLDS = Entity(
+    source="ils",
+    file_name="holds.csv",
+    table="holds",
+    key="patron_id",
+    unique=("hold_id",),
+    columns=(
+        Column("hold_id", required=True),
+        Column("patron_id", required=True),
+        Column("item_id", required=True),
+        Column("placed_at", timestamp, required=True),
+        Column("status", one_of(*HOLD_STATUSES), required=True),
+        Column("filled_at", timestamp),
+        Column("closed_at", timestamp),
+    ),
+)
+
+PURCHASE_REQUESTS = Entity(
+    source="ils",
+    file_name="purchase_requests.csv",
+    table="purchase_requests",
+    key="patron_id",
+    unique=("request_id",),
+    columns=(
+        Column("request_id", required=True),
+        Column("patron_id", required=True),
+        Column("title", required=True),
+        Column("author"),
+        Column("isbn"),
+        Column("clc_class"),
+        Column("requested_at", timestamp, required=True),
+        Column("status", one_of(*REQUEST_STATUSES), required=True),
+        Column("decided_at", timestamp),
+        Column("item_id"),
     ),
 )
 
@@ -80,6 +122,7 @@ EVENTS = Entity(
     source="events",
     file_name="events.json",
     table="events",
+    unique=("id",),
     columns=(
         Column("id", required=True, target="event_id"),
         Column("title", required=True),
@@ -98,6 +141,7 @@ REGISTRATIONS = Entity(
     table="event_registrations",
     key="barcode",
     key_is_card=True,
+    unique=("registration_id",),
     columns=(
         Column("registration_id", required=True),
         Column("event_id", required=True),
@@ -109,7 +153,9 @@ REGISTRATIONS = Entity(
 )
 
 # Load order matters: patrons first, so cards seen by gates and events resolve to a user_key.
-ENTITIES = (PATRONS, ITEMS, LOANS, GATE_PASSAGES, EVENTS, REGISTRATIONS)
+ENTITIES = (
+    PATRONS, ITEMS, LOANS, HOLDS, PURCHASE_REQUESTS, GATE_PASSAGES, EVENTS, REGISTRATIONS
+)  # fmt: skip
 BY_SOURCE = {
     source: tuple(entity for entity in ENTITIES if entity.source == source)
     for source in ("ils", "gate", "events")

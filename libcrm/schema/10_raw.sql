@@ -13,6 +13,14 @@ create table if not exists raw.load_audit (
     status text not null default 'loading',
     loaded_at timestamptz not null default now()
 );
+-- Added after the first release: when a batch started and finished, the columns a file had
+-- that the loader does not know (ignored) or lacked (optional, read as empty), and why a failed
+-- batch loaded nothing.
+alter table raw.load_audit add column if not exists started_at timestamptz;
+alter table raw.load_audit add column if not exists finished_at timestamptz;
+alter table raw.load_audit add column if not exists extra_columns text[] not null default '{}';
+alter table raw.load_audit add column if not exists missing_columns text[] not null default '{}';
+alter table raw.load_audit add column if not exists error text;
 create index if not exists load_audit_file on raw.load_audit (file);
 
 create table if not exists quarantine.rejected_rows (
@@ -78,6 +86,35 @@ create table if not exists raw.loans (
     returned_at timestamp
 );
 
+create table if not exists raw.holds (
+    batch_id bigint not null,
+    source_line integer not null,
+    hold_id text not null,
+    user_key text not null,
+    patron_id text not null,
+    item_id text not null,
+    placed_at timestamp not null,
+    status text not null,
+    filled_at timestamp,
+    closed_at timestamp
+);
+
+create table if not exists raw.purchase_requests (
+    batch_id bigint not null,
+    source_line integer not null,
+    request_id text not null,
+    user_key text not null,
+    patron_id text not null,
+    title text not null,
+    author text,
+    isbn text,
+    clc_class text,
+    requested_at timestamp not null,
+    status text not null,
+    decided_at timestamp,
+    item_id text
+);
+
 create table if not exists raw.gate_passages (
     batch_id bigint not null,
     source_line integer not null,
@@ -116,6 +153,8 @@ create table if not exists raw.event_registrations (
 create index if not exists patrons_batch on raw.patrons (batch_id);
 create index if not exists items_batch on raw.items (batch_id);
 create index if not exists loans_batch on raw.loans (batch_id);
+create index if not exists holds_batch on raw.holds (batch_id);
+create index if not exists purchase_requests_batch on raw.purchase_requests (batch_id);
 create index if not exists gate_passages_batch on raw.gate_passages (batch_id);
 create index if not exists events_batch on raw.events (batch_id);
 create index if not exists event_registrations_batch on raw.event_registrations (batch_id);

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from libcrm.simulate.catalogue import Catalogue
-from libcrm.simulate.circulation import BOOK_LOAN_DAYS
+from libcrm.simulate.circulation import BOOK_LOAN_DAYS, HOLD_GIVE_UP_DAYS
 from libcrm.simulate.clock import DAY, HOUR, NEVER
 
 LOST_SHARE = 0.02  # of items
@@ -136,3 +136,27 @@ def item_status(
     status[lost_at <= moment] = "lost"
     status[withdrawn_at <= moment] = "withdrawn"
     return status
+
+
+def cancel_holds(
+    holds: pd.DataFrame, loans: pd.DataFrame, lost_at: np.ndarray, withdrawn_at: np.ndarray
+) -> pd.DataFrame:
+    """Settle the holds of copies that were lost or withdrawn.
+
+    No hold is placed on a copy already gone. A hold whose fill no longer happens (the copy
+    never came back from its lost loan, or was withdrawn) expires after the usual wait, or is
+    cancelled when the copy is written off first. Adds the boolean column ``cancelled``.
+    """
+    gone = np.minimum(lost_at, withdrawn_at)
+    holds = holds.loc[holds["placed"].to_numpy() < gone[holds["item"].to_numpy()]].copy()
+    gone_at = gone[holds["item"].to_numpy()]
+    lent = pd.MultiIndex.from_arrays([loans["patron"], loans["item"], loans["start"]])
+    fill = pd.MultiIndex.from_arrays([holds["patron"], holds["item"], holds["filled"]])
+    lost_fill = (holds["filled"].to_numpy() != NEVER) & ~fill.isin(lent)
+    open_at_loss = (holds["closed"].to_numpy() > gone_at) | lost_fill
+    give_up = holds["placed"].to_numpy() + HOLD_GIVE_UP_DAYS * DAY
+    cancelled = open_at_loss & (gone_at < give_up)
+    holds.loc[open_at_loss, "filled"] = NEVER
+    holds.loc[open_at_loss, "closed"] = np.minimum(gone_at, give_up)[open_at_loss]
+    holds["cancelled"] = cancelled
+    return holds.reset_index(drop=True)

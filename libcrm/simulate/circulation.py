@@ -1,9 +1,9 @@
 """The circulation desk: turns loan wishes into loans where one copy has one borrower at a time.
 
-A busy book goes on hold: the next patron picks it up after the return or gives up after a
-while. Rooms, lockers and laptops are handed out from a pool of the requested kind. Both are
-sequential by nature, so they run as plain loops over sorted lists (about a second per
-million loans).
+A busy book goes on hold: the next patron picks it up after the return (the hold is filled)
+or gives up after a while (it expires). Rooms, lockers and laptops are handed out from a pool
+of the requested kind. Both are sequential by nature, so they run as plain loops over sorted
+lists (about a second per million loans).
 """
 
 from __future__ import annotations
@@ -29,10 +29,14 @@ OVERTIME_MINUTES = (240, 300)
 MIN_SESSION = 15 * MINUTE  # sessions shorter than this (at closing time) do not happen
 HOLD_PICKUP_DAYS = 3  # after a return, the next patron picks the book up within 0..2 days
 HOLD_GIVE_UP_DAYS = 21  # a patron waiting longer than this no longer wants the book
+# Of the patrons who never got a busy copy, most walked away; this share had placed a hold
+# (which expired). Everyone who got the copy later had placed one.
+UNSERVED_HOLD_SHARE = 0.2
 ROOM_WAIT = 30 * MINUTE  # patrons wait this long for a free room, else go without
 ROOM_TURNOVER = 5 * MINUTE  # cleaning time between two sessions
 
 LOAN_COLUMNS = ("patron", "item", "start", "due", "returned")
+HOLD_COLUMNS = ("patron", "item", "placed", "filled", "closed")
 
 
 def settle_loans(
@@ -41,8 +45,8 @@ def settle_loans(
     catalogue: Catalogue,
     end: int,
     rng: np.random.Generator,
-) -> pd.DataFrame:
-    """Serve the wishes at the desk and return the loans that happened.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Serve the wishes at the desk and return the loans that happened and the holds placed.
 
     Parameters
     ----------
@@ -59,9 +63,13 @@ def settle_loans(
 
     Returns
     -------
-    pandas.DataFrame
+    loans : pandas.DataFrame
         Columns ``patron``, ``item``, ``start``, ``due``, ``returned`` (``NEVER`` while on
         loan), sorted by checkout time.
+    holds : pandas.DataFrame
+        One row per wish that found its copy out: ``patron``, ``item``, ``placed``,
+        ``filled`` (the checkout, ``NEVER`` if none) and ``closed`` (the fill or the expiry,
+        ``NEVER`` while waiting), sorted by placement time.
     """
     items = catalogue.items
     books = wishes.loc[wishes["kind"].eq(0)]
@@ -80,7 +88,9 @@ def settle_loans(
         np.rint(rng.lognormal(np.log(median), KEEP_DAYS_SIGMA)), 1, KEEP_DAYS_MAX
     ).astype(np.int64)
     pickup = rng.integers(0, HOLD_PICKUP_DAYS, len(books)) * DAY + opening_seconds(rng, len(books))
-    book_loans = _queue_books(books, keep_days, pickup, opening_seconds(rng, len(books)), end)
+    book_loans, holds = _queue_books(
+        books, keep_days, pickup, opening_seconds(rng, len(books)), end
+    )
     book_loans["due"] = book_loans["start"] + BOOK_LOAN_DAYS * DAY
 
     sessions = wishes.loc[wishes["kind"].gt(0)]
@@ -97,7 +107,16 @@ def settle_loans(
     loans = pd.concat(parts, ignore_index=True)
     loans.loc[loans["returned"] >= end, "returned"] = NEVER
     loans = loans.sort_values(["start", "patron", "item"], kind="stable", ignore_index=True)
-    return loans[list(LOAN_COLUMNS)]
+    holds = holds.sort_values(["placed", "patron", "item"], kind="stable", ignore_index=True)
+    return loans[list(LOAN_COLUMNS)], holds
+
+
+def placed_holds(holds: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Keep the holds patrons really placed: every filled or waiting one, and a share of the
+    wishes that were never served (which expire)."""
+    unserved = (holds["filled"].to_numpy() == NEVER) & (holds["closed"].to_numpy() != NEVER)
+    kept = ~unserved | (rng.random(len(holds)) < UNSERVED_HOLD_SHARE)
+    return holds.loc[kept].reset_index(drop=True)
 
 
 def _queue_books(
@@ -106,7 +125,7 @@ def _queue_books(
     pickup: np.ndarray,
     return_time: np.ndarray,
     end: int,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Serve book wishes copy by copy, in order of wish; busy copies go on hold."""
     order = np.lexsort((books["start"].to_numpy(), books["item"].to_numpy()))
     item = books["item"].to_numpy()[order].tolist()
@@ -115,6 +134,7 @@ def _queue_books(
     back = return_time[order].tolist()
     give_up = HOLD_GIVE_UP_DAYS * DAY
     kept, starts, returns = [], [], []
+    held, filled, closed = [], [], []
     current, free = -1, 0
     for k in range(len(item)):
         if item[k] != current:
@@ -125,14 +145,23 @@ def _queue_books(
             start = free // DAY * DAY + waits[k]
             if start <= free:
                 start += DAY
-            if start - wished[k] > give_up or start >= end:
+            held.append(k)
+            if start - wished[k] > give_up:
+                filled.append(NEVER)
+                closed.append(wished[k] + give_up)
                 continue
+            if start >= end:
+                filled.append(NEVER)
+                closed.append(NEVER)
+                continue
+            filled.append(start)
+            closed.append(start)
         free = (start // DAY + days[k]) * DAY + back[k]
         kept.append(k)
         starts.append(start)
         returns.append(free)
     rows = order[np.asarray(kept, dtype=np.int64)]
-    return pd.DataFrame(
+    loans = pd.DataFrame(
         {
             "patron": books["patron"].to_numpy()[rows],
             "item": books["item"].to_numpy()[rows],
@@ -140,6 +169,17 @@ def _queue_books(
             "returned": np.asarray(returns, dtype=np.int64),
         }
     )
+    waits = order[np.asarray(held, dtype=np.int64)]
+    holds = pd.DataFrame(
+        {
+            "patron": books["patron"].to_numpy()[waits],
+            "item": books["item"].to_numpy()[waits],
+            "placed": books["start"].to_numpy()[waits],
+            "filled": np.asarray(filled, dtype=np.int64),
+            "closed": np.asarray(closed, dtype=np.int64),
+        }
+    )
+    return loans, holds
 
 
 def _serve_pool(

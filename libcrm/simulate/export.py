@@ -16,7 +16,8 @@ import pandas as pd
 
 from libcrm.simulate.attrition import item_status
 from libcrm.simulate.catalogue import Catalogue
-from libcrm.simulate.clock import DAY, Timeline
+from libcrm.simulate.clock import DAY, NEVER, Timeline
+from libcrm.simulate.requests import request_status
 from libcrm.simulate.vocab import GATE_IDS
 from libcrm.simulate.writers import write_csv, write_json_array
 
@@ -29,6 +30,11 @@ ITEM_COLUMNS = [
     "status", "acquired_on",
 ]  # fmt: skip
 LOAN_COLUMNS = ["loan_id", "patron_id", "item_id", "checkout_at", "due_at", "returned_at"]
+HOLD_COLUMNS = ["hold_id", "patron_id", "item_id", "placed_at", "status", "filled_at", "closed_at"]
+REQUEST_COLUMNS = [
+    "request_id", "patron_id", "title", "author", "isbn", "clc_class", "requested_at", "status",
+    "decided_at", "item_id",
+]  # fmt: skip
 GATE_COLUMNS = ["card_number", "timestamp", "direction", "gate_id"]
 CHUNK_ROWS = 1_000_000  # rows formatted at once when streaming big files
 BEGINNING = np.iinfo(np.int64).min  # lower bound of the initial export's window
@@ -42,6 +48,8 @@ class World:
     patrons: pd.DataFrame
     catalogue: Catalogue
     loans: pd.DataFrame
+    holds: pd.DataFrame
+    requests: pd.DataFrame
     lost_at: np.ndarray
     withdrawn_at: np.ndarray
     gate: pd.DataFrame
@@ -50,7 +58,7 @@ class World:
 
 
 def write_exports(world: World, landing: Path) -> None:
-    """Write the six files of every export day under ``landing``.
+    """Write the eight files of every export day under ``landing``.
 
     Parameters
     ----------
@@ -68,6 +76,10 @@ def write_exports(world: World, landing: Path) -> None:
         write_csv(ils / "patrons.csv", PATRON_COLUMNS, [_patrons(world, day, position == 0)])
         write_csv(ils / "items.csv", ITEM_COLUMNS, [_items(world, day, position == 0)])
         write_csv(ils / "loans.csv", LOAN_COLUMNS, _loans(world, low, high))
+        write_csv(ils / "holds.csv", HOLD_COLUMNS, [_holds(world, low, high)])
+        write_csv(
+            ils / "purchase_requests.csv", REQUEST_COLUMNS, [_purchase_requests(world, low, high)]
+        )
         write_csv(landing / "gate" / folder / "gate_log.csv", GATE_COLUMNS, _gate(world, low, high))
         events = landing / "events" / folder
         write_json_array(events / "events.json", "events", _events(world, low, high))
@@ -138,6 +150,59 @@ def _loans(world: World, low: int, high: int) -> Iterator[pd.DataFrame]:
                 "returned_at": timeline.timestamps(shown),
             }
         )
+
+
+def _within(low: int, high: int, *times: np.ndarray) -> np.ndarray:
+    """Rows with any of ``times`` in ``[low, high)``: created or changed in the window."""
+    return np.logical_or.reduce([(t >= low) & (t < high) for t in times])
+
+
+def _holds(world: World, low: int, high: int) -> pd.DataFrame:
+    holds = world.holds
+    placed, filled, closed = (holds[c].to_numpy() for c in ("placed", "filled", "closed"))
+    rows = np.flatnonzero(_within(low, high, placed, closed) & (placed < high))
+    over = closed[rows] < high
+    was_filled = over & (filled[rows] != NEVER)
+    status = np.where(holds["cancelled"].to_numpy()[rows], "cancelled", "expired").astype(object)
+    status[was_filled] = "filled"
+    status[~over] = "waiting"
+    timestamps = world.timeline.timestamps
+    return pd.DataFrame(
+        {
+            "hold_id": [f"H{row + 1:08d}" for row in rows],
+            "patron_id": world.patrons["patron_id"].to_numpy()[holds["patron"].to_numpy()[rows]],
+            "item_id": world.catalogue.items["item_id"].to_numpy()[holds["item"].to_numpy()[rows]],
+            "placed_at": timestamps(placed[rows]),
+            "status": status,
+            "filled_at": timestamps(np.where(was_filled, filled[rows], NEVER)),
+            "closed_at": timestamps(np.where(over, closed[rows], NEVER)),
+        }
+    )
+
+
+def _purchase_requests(world: World, low: int, high: int) -> pd.DataFrame:
+    table = world.requests
+    requested, decided, arrived = (table[c].to_numpy() for c in ("requested", "decided", "arrived"))
+    rows = np.flatnonzero(_within(low, high, requested, decided, arrived) & (requested < high))
+    chosen = table.iloc[rows]
+    item_ids = world.catalogue.items["item_id"].to_numpy()
+    shown = arrived[rows] < high
+    return pd.DataFrame(
+        {
+            "request_id": [f"R{row + 1:07d}" for row in rows],
+            "patron_id": world.patrons["patron_id"].to_numpy()[chosen["patron"].to_numpy()],
+            "title": chosen["title"].to_numpy(),
+            "author": chosen["author"].to_numpy(),
+            "isbn": chosen["isbn"].to_numpy(),
+            "clc_class": chosen["clc_class"].to_numpy(),
+            "requested_at": world.timeline.timestamps(requested[rows]),
+            "status": request_status(chosen, high),
+            "decided_at": world.timeline.timestamps(
+                np.where(decided[rows] < high, decided[rows], NEVER)
+            ),
+            "item_id": np.where(shown, item_ids[np.maximum(chosen["item"].to_numpy(), 0)], ""),
+        }
+    )
 
 
 def _gate(world: World, low: int, high: int) -> Iterator[pd.DataFrame]:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.attrition import retire_items
+from libcrm.simulate.attrition import cancel_holds, retire_items
 from libcrm.simulate.catalogue import Catalogue, simulate_catalogue
-from libcrm.simulate.circulation import settle_loans
+from libcrm.simulate.circulation import placed_holds, settle_loans
 from libcrm.simulate.clock import Timeline
 from libcrm.simulate.events import simulate_events
 from libcrm.simulate.export import World, write_exports
@@ -19,13 +19,15 @@ from libcrm.simulate.gate import simulate_gate
 from libcrm.simulate.influence import choose_leaders, follower_wishes
 from libcrm.simulate.loans import draw_wishes
 from libcrm.simulate.patrons import CLUSTERS_PER_DEPARTMENT, simulate_patrons
+from libcrm.simulate.requests import simulate_requests
 from libcrm.simulate.scales import Scale, resolve_scale
 from libcrm.simulate.truth import write_truth
 from libcrm.simulate.vocab import DEPARTMENTS
 
 # One random stream per part of the world, so changing one part leaves the others as they were.
+# New streams go at the end: earlier ones keep their seeds, so existing exports stay the same.
 STREAMS = ("patrons", "leaders", "catalogue", "wishes", "followers", "desk", "attrition",
-           "gate", "events")  # fmt: skip
+           "gate", "events", "requests", "holds")  # fmt: skip
 
 
 # Wishes drawn per loan wanted in the first round: the desk turns many down (book already out,
@@ -48,6 +50,8 @@ class SimulationSummary:
         Gate log rows exported.
     events, registrations : int
         Distinct events and registrations exported.
+    holds, purchase_requests : int
+        Distinct holds and purchase requests exported.
     export_days : tuple of datetime.date
         The export folders written, the initial export first.
     """
@@ -58,6 +62,8 @@ class SimulationSummary:
     gate_passages: int
     events: int
     registrations: int
+    holds: int
+    purchase_requests: int
     export_days: tuple[date, ...]
 
     def line(self) -> str:
@@ -66,7 +72,8 @@ class SimulationSummary:
         return (
             f"{self.patrons} patrons, {self.items} items, {self.loans} loans, "
             f"{self.gate_passages} gate passages, {self.events} events, "
-            f"{self.registrations} registrations; export days {first}..{last}"
+            f"{self.registrations} registrations, {self.holds} holds, "
+            f"{self.purchase_requests} purchase requests; export days {first}..{last}"
         )
 
 
@@ -116,10 +123,13 @@ def simulate(
     catalogue = simulate_catalogue(
         size.items, clusters, CLUSTERS_PER_DEPARTMENT, timeline, streams["catalogue"]
     )
-    loans = _circulate(patrons, catalogue, timeline, size.loans_per_year * timeline.years, streams)
+    wanted = size.loans_per_year * timeline.years
+    loans, holds = _circulate(patrons, catalogue, timeline, wanted, streams)
     loans, lost_at, withdrawn_at = retire_items(
         loans, catalogue, timeline.n_days, timeline.export_days[1:], streams["attrition"]
     )
+    holds = cancel_holds(placed_holds(holds, streams["holds"]), loans, lost_at, withdrawn_at)
+    requests = simulate_requests(patrons, catalogue, loans, timeline, streams["requests"])
     gate = simulate_gate(
         patrons, loans, season, size.gate_passages_per_year * timeline.years, streams["gate"]
     )
@@ -132,7 +142,17 @@ def simulate(
         streams["events"],
     )
     world = World(
-        timeline, patrons, catalogue, loans, lost_at, withdrawn_at, gate, events, registrations
+        timeline,
+        patrons,
+        catalogue,
+        loans,
+        holds,
+        requests,
+        lost_at,
+        withdrawn_at,
+        gate,
+        events,
+        registrations,
     )
     write_exports(world, Path(landing_dir))
     write_truth(Path(truth_path), patrons, catalogue, timeline, size.name, seed)
@@ -144,6 +164,8 @@ def simulate(
         gate_passages=len(gate),
         events=len(events),
         registrations=len(registrations),
+        holds=len(holds),
+        purchase_requests=len(requests),
         export_days=tuple(timeline.date_of(day) for day in timeline.export_days),
     )
 
@@ -154,18 +176,20 @@ def _circulate(
     timeline: Timeline,
     wanted: float,
     streams: dict[str, np.random.Generator],
-) -> pd.DataFrame:
-    """Draw loan wishes (own and copied from leaders) and settle about ``wanted`` loans."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Draw loan wishes (own and copied from leaders) and settle about ``wanted`` loans.
+
+    Returns the loans and the holds placed on busy copies."""
     season = timeline.season()
     own = draw_wishes(patrons, catalogue, season, wanted * WISH_OVERSAMPLE, streams["wishes"])
     for round_ in range(2):
         copies = follower_wishes(patrons, own, timeline.n_days, streams["followers"])
         wishes = pd.concat([own, copies], ignore_index=True)
-        loans = settle_loans(wishes, patrons, catalogue, timeline.end, streams["desk"])
+        loans, holds = settle_loans(wishes, patrons, catalogue, timeline.end, streams["desk"])
         shortfall = wanted - len(loans)
         if round_ == 1 or shortfall <= SHORTFALL_TOLERANCE * wanted or len(loans) == 0:
             break
         served = len(loans) / len(wishes)
         more = draw_wishes(patrons, catalogue, season, shortfall / served, streams["wishes"])
         own = pd.concat([own, more], ignore_index=True)
-    return loans
+    return loans, holds
