@@ -22,12 +22,23 @@ import pendulum
 from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+
+def _record_failure(context):
+    from libcrm.operations import record_failure
+
+    record_failure(context)
+
+
 DEFAULT_ARGS = {
     "owner": "libcrm",
+    # Database and file I/O fail transiently; deterministic failures (a critical validation)
+    # raise AirflowFailException and are not retried.
     "retries": 2,
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=20),
     "execution_timeout": timedelta(hours=1),
+    "on_failure_callback": _record_failure,
 }
 
 
@@ -87,7 +98,10 @@ def recommend() -> dict:
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=pendulum.datetime(2025, 9, 1, tz="UTC"),
     catchup=False,
+    # Nights run in order (incremental marts build on the previous night), and two tasks at a
+    # time at most: the reference machine has two cores.
     max_active_runs=1,
+    max_active_tasks=2,
     default_args=DEFAULT_ARGS,
     tags=["libcrm", "nightly"],
     doc_md=__doc__,

@@ -32,3 +32,9 @@ def count_rows(conn: psycopg.Connection, table: str) -> int:
         return 0
     query = sql.SQL("select count(*) from {}").format(sql.Identifier(schema, name))
     return conn.execute(query).fetchone()[0]
+
+
+def bootstrap_operations(conn: psycopg.Connection) -> None:
+    """Create the failure table only (a failure may come before any full bootstrap)."""
+    conn.execute((SCHEMA_DIR / "00_schemas.sql").read_text())
+    conn.execute((SCHEMA_DIR / "25_operations.sql").read_text())

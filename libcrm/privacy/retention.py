@@ -1,0 +1,61 @@
+"""Retention limits, applied nightly after the marts are built.
+
+- A loan returned more than ``LIBCRM_LOAN_LINK_DAYS`` days before the run day loses its patron
+  link in ``raw.loans`` (patron_id and user_key set to null), as Alma and Koha anonymise
+  circulation history; the marts built before keep their aggregates.
+- Gate passages older than ``LIBCRM_GATE_PASSAGE_DAYS`` are deleted from ``raw`` once visits
+  exist for them in ``marts.fct_visits``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import psycopg
+
+# One academic year of linked loan history: enough for segments and recommendations that look
+# back a year, short enough that old reading is no longer tied to a person.
+DEFAULT_LOAN_LINK_DAYS = 365
+# Three months of raw passages: visits are built within days; the rest is only kept for
+# re-running recent nights.
+DEFAULT_GATE_PASSAGE_DAYS = 90
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    """Rows changed by one application of the limits."""
+
+    loans_detached: int
+    gate_passages_deleted: int
+
+
+def limits() -> tuple[int, int]:
+    """The configured limits in days: (loan link, gate passages)."""
+    return (
+        int(os.environ.get("LIBCRM_LOAN_LINK_DAYS", DEFAULT_LOAN_LINK_DAYS)),
+        int(os.environ.get("LIBCRM_GATE_PASSAGE_DAYS", DEFAULT_GATE_PASSAGE_DAYS)),
+    )
+
+
+def apply(conn: psycopg.Connection, run_day: date) -> RetentionResult:
+    """Apply both limits as of ``run_day`` in one transaction."""
+    loan_days, gate_days = limits()
+    loan_cutoff = run_day - timedelta(days=loan_days)
+    gate_cutoff = run_day - timedelta(days=gate_days)
+    with conn.transaction():
+        detached = conn.execute(
+            "update raw.loans set patron_id = null, user_key = null "
+            "where returned_at < %s and patron_id is not null",
+            [loan_cutoff],
+        ).rowcount
+        visits_built = conn.execute("select to_regclass('marts.fct_visits')").fetchone()[0]
+        deleted = 0
+        if visits_built:
+            deleted = conn.execute(
+                "delete from raw.gate_passages where passed_at < %s "
+                "and passed_at <= (select max(entered_at) from marts.fct_visits)",
+                [gate_cutoff],
+            ).rowcount
+    return RetentionResult(detached, deleted)
