@@ -52,11 +52,17 @@ def _data_date():
 
 @task
 def ingest(source: str) -> dict:
-    """Load the day's exports of one source into `raw`."""
+    """Load the day's exports of one source into `raw`; a malformed file fails without retry."""
+    from airflow.sdk.exceptions import AirflowFailException
+
     from libcrm import pipeline
+    from libcrm.ingest.readers import SourceFormatError
 
     data_date, _ = _data_date()
-    return pipeline.ingest_source(source, data_date)
+    try:
+        return pipeline.ingest_source(source, data_date)
+    except SourceFormatError as error:
+        raise AirflowFailException(f"{error}: fix the export and re-run this day") from error
 
 
 @task

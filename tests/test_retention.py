@@ -31,6 +31,7 @@ def test_returned_loans_past_the_limit_lose_their_patron(loaded, monkeypatch):
         rows = dict(conn.execute("select loan_id, patron_id from raw.loans").fetchall())
     # Returned before 2026-02-14: L1 (Jan 20). L3 (Feb 20) and L5 (Mar 16) are recent.
     assert result.loans_detached == 1
+    assert result.holds_detached == 1  # H2, closed on Jan 20
     assert rows["L1"] is None
     assert rows["L3"] == "P002" and rows["L2"] == "P001"  # L2 is still on loan
 

@@ -1,8 +1,9 @@
 """Retention limits, applied nightly after the marts are built.
 
-- A loan returned more than ``LIBCRM_LOAN_LINK_DAYS`` days before the run day loses its patron
-  link in ``raw.loans`` (patron_id and user_key set to null), as Alma and Koha anonymise
-  circulation history; the marts built before keep their aggregates.
+- A loan returned, a hold closed, or a purchase request decided more than
+  ``LIBCRM_LOAN_LINK_DAYS`` days before the run day loses its patron link in ``raw`` (patron_id
+  and user_key set to null), as Alma and Koha anonymise circulation history; the marts built
+  before keep their aggregates.
 - Gate passages older than ``LIBCRM_GATE_PASSAGE_DAYS`` are deleted from ``raw`` once visits
   exist for them in ``marts.fct_visits``.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import psycopg
+from psycopg import sql
 
 # One academic year of linked loan history: enough for segments and recommendations that look
 # back a year, short enough that old reading is no longer tied to a person.
@@ -22,12 +24,21 @@ DEFAULT_LOAN_LINK_DAYS = 365
 # re-running recent nights.
 DEFAULT_GATE_PASSAGE_DAYS = 90
 
+# Each circulation table and the column that says when its record stopped being current.
+CIRCULATION_ENDS = (
+    ("loans", "returned_at"),
+    ("holds", "closed_at"),
+    ("purchase_requests", "decided_at"),
+)
+
 
 @dataclass(frozen=True)
 class RetentionResult:
     """Rows changed by one application of the limits."""
 
     loans_detached: int
+    holds_detached: int
+    requests_detached: int
     gate_passages_deleted: int
 
 
@@ -45,11 +56,16 @@ def apply(conn: psycopg.Connection, run_day: date) -> RetentionResult:
     loan_cutoff = run_day - timedelta(days=loan_days)
     gate_cutoff = run_day - timedelta(days=gate_days)
     with conn.transaction():
-        detached = conn.execute(
-            "update raw.loans set patron_id = null, user_key = null "
-            "where returned_at < %s and patron_id is not null",
-            [loan_cutoff],
-        ).rowcount
+        detached = [
+            conn.execute(
+                sql.SQL(
+                    "update {} set patron_id = null, user_key = null "
+                    "where {} < %s and patron_id is not null"
+                ).format(sql.Identifier("raw", table), sql.Identifier(ended)),
+                [loan_cutoff],
+            ).rowcount
+            for table, ended in CIRCULATION_ENDS
+        ]
         visits_built = conn.execute("select to_regclass('marts.fct_visits')").fetchone()[0]
         deleted = 0
         if visits_built:
@@ -58,4 +74,4 @@ def apply(conn: psycopg.Connection, run_day: date) -> RetentionResult:
                 "and passed_at <= (select max(entered_at) from marts.fct_visits)",
                 [gate_cutoff],
             ).rowcount
-    return RetentionResult(detached, deleted)
+    return RetentionResult(*detached, deleted)
