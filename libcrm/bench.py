@@ -12,6 +12,8 @@ import multiprocessing
 import os
 import platform
 import resource
+import shutil
+import subprocess
 import tempfile
 import time
 from datetime import date, timedelta
@@ -73,6 +75,33 @@ def _run_stage(name: str, day: date, env: dict) -> dict:
     if process.exitcode != 0:
         raise RuntimeError(f"benchmark stage {name} for {day} failed (exit {process.exitcode})")
     return receiver.recv()
+
+
+def copy_reference(database: str, landing: Path, day: date) -> dict | None:
+    """Time a bare ``psql \\copy`` of the day's gate log into a plain table (None without psql)."""
+    psql = shutil.which("psql")
+    gate_log = landing / "gate" / day.isoformat() / "gate_log.csv"
+    if psql is None or not gate_log.exists():
+        return None
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(
+            "create table if not exists public.bench_copy (card_number text, passed_at timestamp,"
+            " direction text, gate_id text)"
+        )
+        conn.execute("truncate public.bench_copy")
+    command = f"\\copy public.bench_copy from '{gate_log}' with (format csv, header true)"
+    started = time.perf_counter()
+    subprocess.run([psql, database, "-q", "-c", command], check=True)
+    seconds = time.perf_counter() - started
+    with psycopg.connect(database) as conn:
+        rows = conn.execute("select count(*) from public.bench_copy").fetchone()[0]
+        conn.execute("drop table public.bench_copy")
+    return {
+        "stage": "reference: psql \\copy gate_log.csv",
+        "seconds": round(seconds, 2),
+        "rows": rows,
+        "rows_per_second": round(rows / seconds, 1),
+    }
 
 
 def _server_url() -> str:
