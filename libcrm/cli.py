@@ -46,6 +46,23 @@ def _access(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_key(args: argparse.Namespace) -> int:
+    from libcrm import db
+    from libcrm.privacy.rotation import RotationError, rotate
+
+    old, new = args.old_key_file.read_bytes().strip(), args.new_key_file.read_bytes().strip()
+    try:
+        with db.connect() as conn:
+            changed = rotate(conn, old, new)
+    except RotationError as error:
+        print(f"libcrm: key rotation refused, nothing changed: {error}", file=sys.stderr)
+        return 2
+    for table, rows in changed.items():
+        print(f"  {table}: {rows:,} rows re-keyed")
+    print(f"done: set LIBCRM_PSEUDONYM_KEY_FILE={args.new_key_file} before the next run")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from libcrm import bench
 
@@ -73,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     access.add_argument("--patron-id", required=True)
     access.add_argument("--out", type=config.Path, help="file to write (mode 0600); else stdout")
     access.set_defaults(handler=_access)
+    rotate = commands.add_parser("rotate-key", help="re-key every user_key to a new secret")
+    rotate.add_argument("--old-key-file", type=config.Path, required=True)
+    rotate.add_argument("--new-key-file", type=config.Path, required=True)
+    rotate.set_defaults(handler=_rotate_key)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
