@@ -1,4 +1,5 @@
-"""Offline evaluation: train before a cutoff, test on what users borrowed after it."""
+"""Offline evaluation: train before a cutoff (or on a seeded random share of each user's
+interactions) and test on the rest, with the exclusions production applies."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import sparse
+
+from recsys.interactions import exclude_same_work
 
 # Users are scored in chunks so the dense score block stays small (chunk × catalogue floats).
 CHUNK_USERS = 512
@@ -71,17 +74,52 @@ def ranking_metrics(
 
 
 def holdout(
-    model, train: sparse.csr_matrix, test: sparse.csr_matrix, blocked: np.ndarray
+    model,
+    train: sparse.csr_matrix,
+    test: sparse.csr_matrix,
+    blocked: np.ndarray,
+    works: np.ndarray | None = None,
 ) -> Metrics:
     """Fit ``model`` on ``train`` and measure it on ``test`` (same rows and columns).
 
     Evaluated users have at least one training and one new test interaction; items already
-    borrowed in training are excluded from their recommendations, as in production.
+    borrowed in training (and, with ``works``, other copies of the same work) are excluded
+    from their recommendations, as in production.
     """
     seen = (train > 0).tocsr()
+    exclude = seen if works is None else exclude_same_work(seen, works)
     new = ((test > 0).astype(np.int8) - test.multiply(seen).astype(bool).astype(np.int8)).tocsr()
     new.eliminate_zeros()
     rows = np.flatnonzero((np.diff(train.indptr) > 0) & (np.diff(new.indptr) > 0))
     model.fit(train)
-    ids, scores = recommend_all(model, rows, K, seen, blocked)
+    ids, scores = recommend_all(model, rows, K, exclude, blocked)
     return ranking_metrics(ids, np.isfinite(scores), new, rows, int((~blocked).sum()))
+
+
+def random_split(
+    matrix: sparse.csr_matrix, fraction: float, seed: int
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """Hold out ``floor(fraction × n)`` of each user's ``n`` interactions, drawn with ``seed``.
+
+    For logs without dates: users with too few interactions to spare one keep them all in
+    training. The same seed always gives the same split.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"holdout fraction {fraction} must lie strictly between 0 and 1")
+    matrix = matrix.tocsr()
+    matrix.sort_indices()
+    rng = np.random.default_rng(seed)
+    held = np.zeros(matrix.nnz, dtype=bool)
+    for row in range(matrix.shape[0]):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        take = int(np.floor((end - start) * fraction))
+        if take:
+            held[start + rng.choice(end - start, size=take, replace=False)] = True
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+
+    def part(mask: np.ndarray) -> sparse.csr_matrix:
+        return sparse.csr_matrix(
+            (matrix.data[mask], (rows[mask], matrix.indices[mask])), shape=matrix.shape
+        )
+
+    return part(~held), part(held)

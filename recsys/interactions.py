@@ -11,6 +11,9 @@ from scipy import sparse
 # A loan's weight halves every this many days: last month's reading says more about today's
 # tastes than last year's.
 HALF_LIFE_DAYS = 180.0
+# What one event of each kind is worth relative to a loan: a hold is a loan wished for but not
+# had yet; a purchase request for a title we hold says as much as a loan of it.
+SIGNAL_WEIGHTS = {"loan": 1.0, "hold": 0.5, "purchase_request": 1.0}
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,31 @@ def build(
     )
     matrix.sum_duplicates()
     return Interactions(matrix, user_ids, item_ids)
+
+
+def codes(values: np.ndarray) -> np.ndarray:
+    """Integer codes of ``values`` (equal values share a code); empty or None values get -1."""
+    values = np.asarray(values, dtype=object)
+    missing = np.array([value is None or value == "" for value in values], dtype=bool)
+    out = np.full(len(values), -1, dtype=np.int64)
+    if (~missing).any():
+        _, out[~missing] = np.unique(values[~missing].astype(str), return_inverse=True)
+    return out
+
+
+def exclude_same_work(seen: sparse.csr_matrix, works: np.ndarray) -> sparse.csr_matrix:
+    """Extend a user × item "already had" matrix to every copy of the same work.
+
+    ``works`` holds one code per item column (``-1``: a work of its own); a patron who read one
+    copy of a novel is not offered the library's other copies of it.
+    """
+    grouped = works >= 0
+    if not grouped.any():
+        return seen.astype(bool).tocsr()
+    columns = np.flatnonzero(grouped)
+    membership = sparse.csr_matrix(
+        (np.ones(len(columns), dtype=np.float32), (columns, works[grouped])),
+        shape=(seen.shape[1], int(works.max()) + 1),
+    )
+    copies = (seen.astype(np.float32) @ membership) @ membership.T
+    return ((copies + seen) > 0).tocsr()

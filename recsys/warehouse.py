@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 
 import numpy as np
 import psycopg
+from psycopg import sql
+
+from recsys.interactions import SIGNAL_WEIGHTS
+
+log = logging.getLogger(__name__)
+
+# Optional signals beside loans: read when a mart with these columns exists, else skipped.
+OPTIONAL_SIGNALS = {
+    "hold": ("marts", "fct_holds", ("user_key", "item_id", "placed_at")),
+    "purchase_request": (
+        "marts",
+        "fct_purchase_requests",
+        ("user_key", "item_id", "requested_at"),
+    ),
+}
 
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Book loans, the item catalogue and the users who may receive recommendations."""
+    """Book loans (plus optional weaker signals), the catalogue and the eligible users."""
 
     loan_users: np.ndarray
     loan_items: np.ndarray
@@ -19,6 +35,22 @@ class Catalogue:
     item_titles: dict[str, str]
     recommendable: set[str]
     patrons: dict[str, str]  # user_key -> patron_id, for users who did not opt out
+    departments: dict[str, str] = field(default_factory=dict)  # user_key -> department
+    item_classes: dict[str, str] = field(default_factory=dict)  # item_id -> CLC class
+    item_works: dict[str, str] = field(default_factory=dict)  # item_id -> title and author
+    # Holds and purchase requests on catalogue items: users, items, times, weights.
+    signals: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = field(
+        default_factory=lambda: _as_signals([], [], [], [])
+    )
+
+
+def _as_signals(users: list, items: list, times: list, weights: list) -> tuple:
+    return (
+        np.array(users, dtype=str),
+        np.array(items, dtype=str),
+        np.array(times, dtype="datetime64[s]"),
+        np.array(weights, dtype=float),
+    )
 
 
 def _columns(rows: list[tuple], count: int) -> list[np.ndarray]:
@@ -27,14 +59,54 @@ def _columns(rows: list[tuple], count: int) -> list[np.ndarray]:
     return [np.array(column) for column in zip(*rows, strict=True)]
 
 
+def table_columns(conn: psycopg.Connection, schema: str, table: str) -> set[str]:
+    """The column names of ``schema.table``; empty when the table does not exist."""
+    rows = conn.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = %s and table_name = %s",
+        [schema, table],
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _read_signals(conn: psycopg.Connection, catalogue_items: set[str]):
+    users, items, times, weights = [], [], [], []
+    for kind, (schema, table, wanted) in OPTIONAL_SIGNALS.items():
+        present = table_columns(conn, schema, table)
+        if not present:
+            continue
+        missing = [name for name in wanted if name not in present]
+        if missing:
+            log.warning(
+                "%s.%s lacks %s: %s signals are not used until the mart has them",
+                schema,
+                table,
+                ", ".join(missing),
+                kind,
+            )
+            continue
+        user, item, moment = map(sql.Identifier, wanted)
+        query = sql.SQL(
+            "select {user}, {item}, {moment} from {table} "
+            "where {user} is not null and {item} is not null and {moment} is not null"
+        ).format(user=user, item=item, moment=moment, table=sql.Identifier(schema, table))
+        rows = conn.execute(query).fetchall()
+        rows = [row for row in rows if row[1] in catalogue_items]
+        users += [row[0] for row in rows]
+        items += [row[1] for row in rows]
+        times += [row[2] for row in rows]
+        weights += [SIGNAL_WEIGHTS[kind]] * len(rows)
+    return _as_signals(users, items, times, weights)
+
+
 def read_catalogue(conn: psycopg.Connection) -> Catalogue:
-    """Read book loans, items and eligible users (with patron ids from ``identity``)."""
+    """Read book loans, optional holds and purchase requests, items and eligible users."""
     loans = conn.execute(
         "select user_key, item_id, checkout_at from marts.fct_loans where is_book"
     ).fetchall()
     users, items, times = _columns(loans, 3)
     catalogue = conn.execute(
-        "select item_id, title, is_recommendable from marts.dim_items"
+        "select item_id, title, author, clc_class, is_recommendable from marts.dim_items"
     ).fetchall()
     patrons = conn.execute(
         """
@@ -44,12 +116,19 @@ def read_catalogue(conn: psycopg.Connection) -> Catalogue:
         where not users.opt_out
         """
     ).fetchall()
+    departments = conn.execute(
+        "select user_key, department from marts.dim_users where department is not null"
+    ).fetchall()
     return Catalogue(
         loan_users=users.astype(str),
         loan_items=items.astype(str),
         loan_times=times.astype("datetime64[s]"),
         item_ids=np.array(sorted(row[0] for row in catalogue)),
         item_titles={row[0]: row[1] for row in catalogue},
-        recommendable={row[0] for row in catalogue if row[2]},
+        recommendable={row[0] for row in catalogue if row[4]},
         patrons=dict(patrons),
+        departments=dict(departments),
+        item_classes={row[0]: row[3] for row in catalogue if row[3]},
+        item_works={row[0]: f"{row[1]}\x1f{row[2] or ''}" for row in catalogue},
+        signals=_read_signals(conn, {row[0] for row in catalogue}),
     )

@@ -8,8 +8,10 @@ import numpy as np
 from scipy import sparse
 
 from recsys import interactions
-from recsys.evaluate import holdout, ranking_metrics, recommend_all
-from recsys.models import Als, Popularity
+from recsys.evaluate import holdout, random_split, ranking_metrics, recommend_all
+from recsys.interactions import exclude_same_work
+from recsys.models import Als, Blend, GroupPopularity, Popularity
+from recsys.rerank import Diversified, cap_per_class
 
 
 def _clustered(users_per_cluster=30, items_per_cluster=20, clusters=3, seed=7):
@@ -118,3 +120,70 @@ def test_decay_halves_weight_each_half_life():
     times = np.array(["2026-03-17T00:00:00", "2025-09-18T00:00:00"], dtype="datetime64[s]")
     weights = interactions.decay_weights(times, now, half_life_days=180)
     assert np.allclose(weights, [1.0, 0.5])
+
+
+def test_department_popularity_follows_the_users_department():
+    # Department 0 (users 0-1) reads item 0 most, department 1 (users 2-3) item 2; user 4
+    # has no department and gets the library-wide favourite, item 2.
+    matrix = sparse.csr_matrix(
+        np.array([[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 1, 1], [0, 0, 1, 0]], np.float32)
+    )
+    groups = np.array([0, 0, 1, 1, -1])
+    model = GroupPopularity(groups).fit(matrix)
+    exclude, blocked = _no_exclusions(matrix)
+    ids, _ = model.recommend(np.array([1, 2, 4]), 1, exclude, blocked)
+    assert ids[:, 0].tolist() == [0, 2, 2]
+
+
+def test_class_cap_keeps_ten_books_from_spreading_over_one_class():
+    ids = np.array([[0, 1, 2, 3, 4, 5]])
+    scores = np.array([[6.0, 5.0, 4.0, 3.0, 2.0, 1.0]])
+    classes = np.array([0, 0, 0, 1, 1, -1])
+    capped, capped_scores = cap_per_class(ids, scores, classes, cap=2, n=4)
+    assert capped[0].tolist() == [0, 1, 3, 4]
+    only_one_class = cap_per_class(ids[:, :3], scores[:, :3], classes, cap=1, n=3)[0]
+    assert only_one_class[0].tolist() == [0, 1, 2]  # no other class: the list stays full
+    assert np.isfinite(capped_scores).all()
+
+
+def test_diversified_model_never_shows_more_than_the_cap_of_a_class():
+    matrix = _clustered()
+    classes = np.arange(60) // 20  # each cluster's items form one class
+    model = Diversified(Als(factors=8, iterations=10, random_state=1), classes, cap=4)
+    ids, scores = model.fit(matrix).recommend(
+        np.arange(90), 10, (matrix > 0).tocsr(), np.zeros(60, bool)
+    )
+    for row in range(90):
+        shown = ids[row][np.isfinite(scores[row])]
+        assert len(shown) == 10
+        assert np.bincount(classes[shown]).max() <= 4
+
+
+def test_other_copies_of_a_borrowed_work_are_excluded():
+    seen = sparse.csr_matrix(np.array([[1, 0, 0, 0]], dtype=bool))
+    works = np.array([7, 7, 3, -1])  # items 0 and 1 are copies of one novel
+    assert exclude_same_work(seen, interactions.codes(works)).toarray().tolist() == [
+        [True, True, False, False]
+    ]
+
+
+def test_random_split_is_per_user_and_reproducible():
+    matrix = _clustered()
+    train, test = random_split(matrix, 0.5, seed=4)
+    again_train, _ = random_split(matrix, 0.5, seed=4)
+    other_train, _ = random_split(matrix, 0.5, seed=5)
+    assert (train != again_train).nnz == 0 and (train != other_train).nnz > 0
+    assert (np.diff(test.indptr) == 3).all()  # half of each user's six loans
+    assert (train + test != matrix).nnz == 0
+
+
+def test_blend_beats_popularity_on_clustered_holdout():
+    train, test = random_split(_clustered(), 0.2, seed=2)
+    groups = np.arange(90) // 30
+    blocked = np.zeros(60, bool)
+    blend = holdout(
+        Blend(Als(factors=8, random_state=1), GroupPopularity(groups)), train, test, blocked
+    )
+    popular = holdout(Popularity(), train, test, blocked)
+    assert blend.hit_rate_at_10 > 2 * popular.hit_rate_at_10
+    assert blend.ndcg_at_10 > 2 * popular.ndcg_at_10

@@ -7,6 +7,9 @@ import csv
 import numpy as np
 
 from recsys.cli import main
+from tests.conftest import DATA
+
+SHAKESPEARE_AND_CO = DATA / "shakespeare_and_co_interactions.csv"
 
 
 def _write_interactions(path, users=120, clusters=3, items_per_cluster=30, seed=5):
@@ -69,3 +72,69 @@ def test_bad_timestamp_names_file_and_line(tmp_path, capsys):
     code = main(["evaluate", "--interactions", str(interactions), "--cutoff", "2026-02-20"])
     assert code == 2
     assert "bad.csv line 3" in capsys.readouterr().err
+
+
+def _write_undated(path, users=90, clusters=3, items_per_cluster=20, seed=9):
+    rng = np.random.default_rng(seed)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["member_id", "item_id"])
+        for user in range(users):
+            base = (user % clusters) * items_per_cluster
+            for item in rng.choice(items_per_cluster, size=8, replace=False) + base:
+                writer.writerow([f"m{user}", f"b{item}"])
+
+
+def test_random_holdout_on_an_undated_file_is_reproducible_and_beats_popularity(tmp_path, capsys):
+    undated = tmp_path / "undated.csv"
+    _write_undated(undated)
+    args = ["evaluate", "--interactions", str(undated), "--user-column", "member_id"]
+    assert main([*args, "--holdout-fraction", "0.25", "--seed", "3"]) == 0
+    first = capsys.readouterr().out
+    assert main([*args, "--holdout-fraction", "0.25", "--seed", "3"]) == 0
+    assert capsys.readouterr().out == first
+    assert "90 users, 60 items" in first and "540 train, 180 test pairs" in first
+    rows = {line.split()[0]: line.split() for line in first.splitlines()[2:]}
+    assert float(rows["als"][2]) > 2 * float(rows["popularity"][2])  # HR@10
+    assert float(rows["als"][4]) > 2 * float(rows["popularity"][4])  # nDCG@10
+
+
+def test_undated_file_needs_the_random_holdout(tmp_path, capsys):
+    undated = tmp_path / "undated.csv"
+    _write_undated(undated)
+    code = main(
+        [
+            "evaluate",
+            "--interactions",
+            str(undated),
+            "--user-column",
+            "member_id",
+            "--cutoff",
+            "2026-02-20",
+        ]
+    )
+    assert code == 2
+    assert "header lacks timestamp; without dates use --holdout-fraction" in capsys.readouterr().err
+
+
+def test_als_doubles_popularity_on_the_real_shakespeare_and_co_loans(capsys):
+    # Real public data (CC BY 4.0, Shakespeare and Company Project; see its ATTRIBUTION file).
+    code = main(
+        [
+            "evaluate",
+            "--interactions",
+            str(SHAKESPEARE_AND_CO),
+            "--user-column",
+            "member_id",
+            "--holdout-fraction",
+            "0.2",
+            "--seed",
+            "42",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "598 users, 5630 items" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
+    assert float(rows["als"][2]) >= 1.8 * float(rows["popularity"][2])  # HR@10
+    assert float(rows["als"][4]) >= 1.8 * float(rows["popularity"][4])  # nDCG@10

@@ -1,0 +1,61 @@
+"""Event ranking on tiny hand-made histories: cold start, subjects, departments, reasons."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from recsys.activities import Event, EventData, recommend_events
+
+CLUB = Event("E1", "Reading club: Wolf Totem", "reading_club")
+TALK = Event("E2", "Lecture: New directions in Quantum Optics", "lecture")
+WORKSHOP = Event("E3", "Workshop: Citation managers", "workshop")
+DEPARTMENTS = {"reader": "Literature", "newcomer": "Literature", "physicist": "Physics"}
+
+
+def _data(registrants=None, interest=None):
+    return EventData(
+        upcoming=[CLUB, TALK, WORKSHOP],
+        attended={"reader": Counter(reading_club=3), "veteran": Counter(reading_club=5)},
+        registered={"reader": set(), "veteran": {"E1"}},
+        registrants=registrants or {},
+        interest=interest or {"Literature": Counter(reading_club=8)},
+    )
+
+
+def test_past_attendance_ranks_the_new_club_first_and_says_so():
+    rows = recommend_events(_data(), ["reader"], DEPARTMENTS, {})
+    assert rows[0][:3] == ("reader", 1, "E1")
+    assert rows[0][4] == "you attended 3 reading-club events"
+    assert [row[1] for row in rows] == [1, 2, 3]
+
+
+def test_a_newcomer_inherits_the_departments_taste_for_a_brand_new_event():
+    departments = DEPARTMENTS | {"veteran": "Literature"}
+    rows = recommend_events(_data(), ["newcomer"], departments, {})
+    assert rows[0][2] == "E1"  # the department's readers go to reading clubs
+    assert rows[0][4] == "a reading-club event with seats left"
+
+
+def test_subject_overlap_with_loans_is_ranked_and_explained():
+    titles = {
+        "physicist": ["Quantum Optics for Beginners", "Handbook of Mechanics"],
+        "reader": [f"Handbook of Novel {k}" for k in range(40)],
+    }
+    rows = recommend_events(_data(), ["physicist"], DEPARTMENTS, titles)
+    assert rows[0][2] == "E2"
+    assert rows[0][4] == "on a subject you read: 《Quantum Optics for Beginners》"
+
+
+def test_department_sign_ups_explain_an_event_and_registered_events_are_skipped():
+    interest = {"Literature": Counter(reading_club=8), "Physics": Counter(workshop=4)}
+    data = _data({"E3": Counter(Physics=4)}, interest)
+    rows = recommend_events(data, ["physicist", "veteran"], DEPARTMENTS, {}, n=3)
+    physicist = [row for row in rows if row[0] == "physicist"]
+    assert physicist[0][2] == "E3"
+    assert physicist[0][4] == "4 readers from your department (Physics) signed up"
+    assert "E1" not in {row[2] for row in rows if row[0] == "veteran"}
+
+
+def test_no_open_event_means_no_rows():
+    empty = EventData([], {}, {}, {})
+    assert recommend_events(empty, ["reader"], DEPARTMENTS, {}) == []

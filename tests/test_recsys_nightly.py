@@ -1,0 +1,144 @@
+"""The nightly run on small hand-built marts: filters, opt-out, events, history and the gate."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg import sql
+
+from recsys import nightly
+
+DAY = date(2026, 3, 18)
+DEPARTMENTS = ("Physics", "History")
+MARTS = """
+create schema if not exists marts;
+create table marts.dim_users (user_key text, department text, opt_out boolean);
+create table marts.dim_items (
+    item_id text, title text, author text, clc_class text, is_recommendable boolean
+);
+create table marts.fct_loans (user_key text, item_id text, checkout_at timestamp, is_book boolean);
+create table marts.dim_events (
+    event_id text, title text, category text, starts_at timestamp, is_upcoming boolean,
+    registration_open boolean, seats_left bigint
+);
+create table marts.fct_event_attendance (
+    user_key text, event_id text, category text, attended boolean
+);
+"""
+
+
+def _library():
+    """60 readers in two departments, each reading its own 30 books; u00 opted out."""
+    rng = np.random.default_rng(11)
+    users = [(f"u{n:02d}", DEPARTMENTS[n % 2], n == 0) for n in range(60)]
+    items = [(f"I{n:03d}", f"Book {n}", "A", "O" if n < 30 else "K", True) for n in range(60)]
+    items[5] = ("I005", "Book 5", "A", "O", False)  # lost: popular but never recommended
+    items += [("I100", "Book 7", "A", "O", True), ("R001", "Study room SR-001", "", "", False)]
+    loans = []
+    for n, (user, _, _) in enumerate(users):
+        books = 1 if n == 2 else 8  # u02 has a thin history: department fallback
+        base = 0 if n % 2 == 0 else 30
+        picks = [5] + list(rng.choice([i for i in range(30) if i != 5], books - 1, replace=False))
+        for k, item in enumerate(picks):
+            moment = datetime(2026, 1, 10) + timedelta(days=int(rng.integers(0, 66)), hours=k)
+            loans.append((user, f"I{base + item:03d}", moment, True))
+        loans.append((user, "R001", datetime(2026, 3, 1, 10), False))
+    upcoming = datetime(2026, 4, 2, 19)
+    events = [
+        ("E01", "Reading club: Book 1", "reading_club", datetime(2026, 2, 1), False, True, 0),
+        ("E02", "Reading club: Book 2", "reading_club", datetime(2026, 2, 8), False, True, 3),
+        ("E03", "Reading club: Book 3", "reading_club", datetime(2026, 2, 15), False, True, 3),
+        ("E10", "Reading club: Book 4", "reading_club", upcoming, True, True, 10),
+        ("E11", "Lecture: full house", "lecture", upcoming, True, True, 0),
+        ("E12", "Lecture: closed", "lecture", upcoming, True, False, 50),
+        ("E14", "Lecture: Physics of books", "lecture", upcoming, True, True, 50),
+    ]
+    attendance = [(f"u{n:02d}", f"E0{k}", "reading_club", True) for n in (4, 6) for k in (1, 2, 3)]
+    attendance.append(("u01", "E14", "lecture", None))  # registered: not offered again
+    return users, items, loans, events, attendance
+
+
+@pytest.fixture(scope="module")
+def run(warehouse_url):
+    users, items, loans, events, attendance = _library()
+    with psycopg.connect(warehouse_url) as conn:
+        conn.execute(MARTS)
+        for table, rows in (
+            ("dim_users", users),
+            ("dim_items", items),
+            ("fct_loans", loans),
+            ("dim_events", events),
+            ("fct_event_attendance", attendance),
+        ):
+            marks = sql.SQL(", ").join([sql.Placeholder()] * len(rows[0]))
+            insert = sql.SQL("insert into {} values ({})").format(
+                sql.Identifier("marts", table), marks
+            )
+            conn.cursor().executemany(insert, rows)
+        conn.cursor().executemany(
+            "insert into identity.patron_keys (user_key, patron_id, barcode) values (%s, %s, %s)",
+            [(user, f"P{user}", f"B{user}") for user, _, _ in users],
+        )
+    result = nightly.run(DAY, "run-1", warehouse_url)
+    with psycopg.connect(warehouse_url) as conn:
+        books = conn.execute("select * from portal.resource_recommendations").fetchall()
+        events = conn.execute("select * from portal.activity_recommendations").fetchall()
+        history = conn.execute("select * from recsys.recommendation_log").fetchall()
+        gate = conn.execute(
+            "select model, published from quality.recommender_evaluations where run_id = 'run-1'"
+        ).fetchall()
+    return result, books, events, history, gate, loans
+
+
+def test_opted_out_patrons_get_nothing_personal(run):
+    result, books, events, history, _, _ = run
+    assert "Pu00" not in {row[0] for row in books + events}
+    assert "u00" not in {row[1] for row in history}
+    assert result.users_with_recommendations == result.users_with_activities == 59
+
+
+def test_books_are_never_borrowed_lost_copies_or_rooms(run):
+    _, books, _, _, _, loans = run
+    borrowed = {(f"P{user}", item) for user, item, _, _ in loans}
+    assert not {(row[0], row[2]) for row in books} & borrowed
+    shown = {row[2] for row in books}
+    assert not shown & {"I005", "R001"}
+    # I100 is another copy of Book 7: never offered to whoever read I007.
+    readers_of_7 = {patron for patron, item in borrowed if item == "I007"}
+    assert not {row[0] for row in books if row[2] == "I100"} & readers_of_7
+
+
+def test_readers_get_their_departments_books_with_reasons(run):
+    result, books, _, _, _, _ = run
+    assert result.published_model == "als" and result.model_version == "als-20260318"
+    physics = [row for row in books if row[0] == "Pu10" and row[1] <= 5]
+    assert all(int(row[2][1:]) < 30 for row in physics)  # Physics reads I000-I029
+    assert all(row[4].startswith("because you borrowed 《Book ") for row in physics)
+    thin = [row for row in books if row[0] == "Pu02"]
+    assert {row[4] for row in thin} == {"popular in your department (Physics) lately"}
+    assert {row[5] for row in books} == {DAY} and {row[6] for row in books} == {"als-20260318"}
+
+
+def test_only_open_upcoming_events_with_seats_and_not_registered(run):
+    _, _, events, _, _, _ = run
+    assert {row[2] for row in events} == {"E10", "E14"}
+    assert "E14" not in {row[2] for row in events if row[0] == "Pu01"}
+    clubbers = {row[0]: row[4] for row in events if row[2] == "E10" and row[0] in {"Pu04", "Pu06"}}
+    assert clubbers == {
+        "Pu04": "you attended 3 reading-club events",
+        "Pu06": "you attended 3 reading-club events",
+    }
+    ranks = {(row[0], row[1]) for row in events if row[0] in {"Pu04", "Pu06"}}
+    assert {("Pu04", 1), ("Pu06", 1)} <= ranks
+    assert [row[2] for row in events if row[0] == "Pu04" and row[1] == 1] == ["E10"]
+
+
+def test_history_matches_the_portal_and_the_gate_is_recorded(run):
+    result, books, events, history, gate, _ = run
+    assert len(history) == len(books) + len(events)
+    assert {row[0] for row in history} == {"resource", "activity"}
+    assert sorted(gate) == [("als", True), ("popularity", False)]
+    assert result.gate.startswith("model published: nDCG@10")
