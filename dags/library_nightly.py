@@ -9,7 +9,7 @@ One run per day; the data interval is that day. Stages, in order:
 3. **transform**: `dbt build` of staging and marts for the day;
 4. **validate marts**: a critical failure stops the run before anything is published;
 5. **recommend**: evaluate ALS against popularity, train, and publish
-   `portal.resource_recommendations` atomically.
+   `portal.resource_recommendations` and `portal.activity_recommendations` in one transaction.
 
 The warehouse is `LIBCRM_DATABASE_URL`; the landing folder `LIBCRM_LANDING_DIR`.
 """

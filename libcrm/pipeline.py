@@ -72,12 +72,14 @@ def recommend(data_date: date, run_id: str) -> dict:
 
     result = nightly.run(data_date, run_id)
     summary = asdict(result)
+    log.info("%s", result.gate)
     log.info(
-        "published %d rows for %d users from %s (ALS nDCG@10 %.4f vs popularity %.4f)",
+        "published %d resource rows for %d users (%s) and %d event rows for %d users (%s)",
         result.rows_published,
         result.users_with_recommendations,
         result.model_version,
-        result.model.ndcg_at_10,
-        result.popularity.ndcg_at_10,
+        result.activity_rows_published,
+        result.users_with_activities,
+        result.activity_model_version,
     )
     return summary

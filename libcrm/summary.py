@@ -29,7 +29,7 @@ LAYERS = {
         "marts.fct_event_attendance",
         "marts.user_profiles",
     ],
-    "portal": ["portal.resource_recommendations"],
+    "portal": ["portal.resource_recommendations", "portal.activity_recommendations"],
 }
 ENDED_TASK = re.compile(r"end task task_id=(\w+)")
 RUN_STATE = re.compile(r"DagRun Finished: .*? state=(\w+)")
@@ -108,9 +108,12 @@ def report(url: str, last_day: date, shown_url: str, env_file: Path) -> str:
             "select (select count(distinct patron_id) from portal.resource_recommendations), "
             "(select count(*) from marts.dim_users)"
         ).fetchone()
-        share = served / patrons if patrons else 0
+        invited = conn.execute(
+            "select count(distinct patron_id) from portal.activity_recommendations"
+        ).fetchone()[0]
         lines.append(
-            f"portal     {served:,} of {patrons:,} patrons have recommendations ({share:.0%})"
+            f"portal     {served:,} of {patrons:,} patrons have book recommendations "
+            f"({served / max(patrons, 1):.0%}), {invited:,} have event recommendations"
         )
     lines += [
         f"data docs  {data_docs_dir() / 'index.html'}",

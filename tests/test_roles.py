@@ -14,6 +14,7 @@ READ = {
     "marts": "select count(*) from marts.sample",
     "quality": "select count(*) from quality.validation_results",
     "portal": "select count(*) from portal.resource_recommendations",
+    "recsys": "select count(*) from recsys.recommendation_log",
 }
 WRITE = {
     "raw": "insert into raw.gate_passages (batch_id, source_line, user_key, card_number, "
@@ -26,7 +27,7 @@ WRITE = {
 }
 ALLOWED_READS = {
     "libcrm_loader": {"raw", "identity"},
-    "libcrm_transformer": {"raw", "identity", "marts", "quality", "portal"},
+    "libcrm_transformer": {"raw", "identity", "marts", "quality", "portal", "recsys"},
     "libcrm_portal": {"portal"},
     "libcrm_analyst": {"marts", "quality"},
 }

@@ -1,7 +1,8 @@
 -- Least-privilege group roles of the contract, and what each may read or write in this
 -- database. People and applications log in as members of these roles (docs/privacy.md).
 --   libcrm_loader      writes raw, quarantine, identity
---   libcrm_transformer reads those, writes the dbt schemas, quality and portal
+--   libcrm_transformer reads those, writes the dbt schemas, quality, portal and recsys
+--                      (recsys: the recommender's publication history, keyed by user_key)
 --   libcrm_portal      reads portal only
 --   libcrm_analyst     reads the dbt schemas and quality only
 -- Roles are cluster-wide: they are created once, if missing; grants are per database.
@@ -30,7 +31,8 @@ create schema if not exists marts;
 create schema if not exists snapshots;
 
 -- Nobody else reads or writes anything here by default.
-revoke all on schema raw, quarantine, identity, quality, portal from public;
+create schema if not exists recsys;
+revoke all on schema raw, quarantine, identity, quality, portal, recsys from public;
 revoke all on schema staging, intermediate, marts, snapshots from public;
 
 -- Loader: the landing layer and the identity map.
@@ -48,15 +50,15 @@ grant usage on schema raw, quarantine, identity to libcrm_transformer;
 grant select on all tables in schema raw, quarantine, identity to libcrm_transformer;
 alter default privileges in schema raw, quarantine, identity
 grant select on tables to libcrm_transformer;
-grant usage, create on schema staging, intermediate, marts, snapshots, quality, portal
+grant usage, create on schema staging, intermediate, marts, snapshots, quality, portal, recsys
 to libcrm_transformer;
 grant select, insert, update, delete, truncate
-on all tables in schema staging, intermediate, marts, snapshots, quality, portal
+on all tables in schema staging, intermediate, marts, snapshots, quality, portal, recsys
 to libcrm_transformer;
-grant usage on all sequences in schema quality, portal to libcrm_transformer;
-alter default privileges in schema staging, intermediate, marts, snapshots, quality, portal
+grant usage on all sequences in schema quality, portal, recsys to libcrm_transformer;
+alter default privileges in schema staging, intermediate, marts, snapshots, quality, portal, recsys
 grant select, insert, update, delete, truncate on tables to libcrm_transformer;
-alter default privileges in schema quality, portal
+alter default privileges in schema quality, portal, recsys
 grant usage on sequences to libcrm_transformer;
 
 -- Portal: the nightly recommendation tables, nothing else.
