@@ -1,28 +1,64 @@
+-- Incremental: each run rebuilds the loans checked out, returned or still open within the
+-- look-back window (see replace_window and incremental_lookback_days); older loans are final.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_window',
+        incremental_predicates=[
+            "(checkout_at >= " ~ incremental_window_start()
+            ~ " or returned_at is null or returned_at >= " ~ incremental_window_start() ~ ")"
+        ],
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 loans as (
     select * from {{ ref('stg_ils__loans') }}
+    where
+        checkout_at < {{ as_of_end() }}
+        {% if is_incremental() -%}
+            and (
+                checkout_at >= {{ incremental_window_start() }}
+                or returned_at is null
+                or returned_at >= {{ incremental_window_start() }}
+            )
+        {%- endif %}
 ),
 
 items as (
     select * from {{ ref('dim_items') }}
 ),
 
+-- A return after the run's day has not happened yet as of that day.
+as_of_state as (
+    select
+        loan_id,
+        user_key,
+        item_id,
+        checkout_at,
+        due_at,
+        case when returned_at < {{ as_of_end() }} then returned_at end as returned_at
+    from loans
+),
+
 final as (
     select
-        loans.loan_id,
-        loans.user_key,
-        loans.item_id,
-        loans.checkout_at,
-        loans.due_at,
-        loans.returned_at,
-        cast(loans.checkout_at as date) as checkout_date,
+        as_of_state.loan_id,
+        as_of_state.user_key,
+        as_of_state.item_id,
+        as_of_state.checkout_at,
+        as_of_state.due_at,
+        as_of_state.returned_at,
+        cast(as_of_state.checkout_at as date) as checkout_date,
         coalesce(items.is_book, false) as is_book,
         items.clc_class,
-        loans.returned_at is null and loans.due_at < {{ as_of_end() }} as is_overdue
-    from loans
-    left join items on loans.item_id = items.item_id
-    where loans.checkout_at < {{ as_of_end() }}
+        coalesce(
+            as_of_state.returned_at is null and as_of_state.due_at < {{ as_of_end() }}, false
+        ) as is_overdue
+    from as_of_state
+    left join items on as_of_state.item_id = items.item_id
 )
 
 select * from final
