@@ -9,7 +9,9 @@ One run per day; the data interval is that day. Stages, in order:
 3. **transform**: `dbt build` of staging and marts for the day;
 4. **validate marts**: a critical failure stops the run before anything is published;
 5. **recommend**: evaluate ALS against popularity, train, and publish
-   `portal.resource_recommendations` and `portal.activity_recommendations` in one transaction.
+   `portal.resource_recommendations` and `portal.activity_recommendations` in one transaction;
+   alongside, **apply retention**: old circulation records lose their patron link and old
+   gate passages are deleted (docs/privacy.md).
 
 The warehouse is `LIBCRM_DATABASE_URL`; the landing folder `LIBCRM_LANDING_DIR`.
 """
@@ -98,6 +100,15 @@ def recommend() -> dict:
     return pipeline.recommend(data_date, run_id)
 
 
+@task
+def apply_retention() -> dict:
+    """Detach old loans, holds and requests from patrons; delete old gate passages."""
+    from libcrm import pipeline
+
+    data_date, _ = _data_date()
+    return pipeline.apply_retention(data_date)
+
+
 @dag(
     dag_id="library_nightly",
     # One run per day, after midnight, whose data interval is the day that just ended.
@@ -119,7 +130,8 @@ def library_nightly():
     raw_checked = validate.override(task_id="validate_raw")("raw")
     marts_checked = validate.override(task_id="validate_marts")("marts")
     # Gate and event rows name patrons by card: the ILS patrons must be loaded first.
-    ils >> [gate, events] >> raw_checked >> transform() >> marts_checked >> recommend()
+    ils >> [gate, events] >> raw_checked >> transform() >> marts_checked
+    marts_checked >> [recommend(), apply_retention()]
 
 
 library_nightly()

@@ -83,3 +83,12 @@ def recommend(data_date: date, run_id: str) -> dict:
         result.activity_model_version,
     )
     return summary
+
+
+def apply_retention(data_date: date) -> dict:
+    """Apply the retention limits once the day's marts are built and validated."""
+    from libcrm.privacy import retention
+
+    with db.connect() as conn:
+        result = retention.apply(conn, data_date)
+    return asdict(result)

@@ -59,7 +59,8 @@ def run_dbt(args: list[str], url: str | None = None) -> list[dict]:
         raise TransformError(f"dbt {' '.join(args)} could not run: {outcome.exception}")
     results = [
         {"node": r.node.unique_id, "status": str(r.status), "message": r.message}
-        for r in (outcome.result or [])
+        # build/run/test return node results; docs generate returns a catalog with none
+        for r in getattr(outcome.result, "results", None) or []
     ]
     failed = [r for r in results if r["status"] in ("error", "fail")]
     if failed or not outcome.success:

@@ -13,6 +13,9 @@ final as (
         due_at,
         returned_at
     from source
+    -- Loans past the retention limit have lost their patron (libcrm.privacy.retention); the
+    -- incremental fct_loans keeps what it built from them before.
+    where user_key is not null
 )
 
 select * from final
