@@ -44,12 +44,7 @@ def validate(stage: str, data_date: date, run_id: str) -> dict:
 
     chosen = suites.raw_suites(data_date) if stage == "raw" else suites.mart_suites()
     outcome = runner.validate(stage, chosen, data_date, run_id)
-    summary = {
-        "expectations": len(outcome.results),
-        "failed_critical": len(outcome.critical_failures),
-        "failed_warning": len(outcome.warnings),
-        "data_docs": str(outcome.docs_index),
-    }
+    summary = outcome.summary()
     if outcome.critical_failures:
         details = "; ".join(outcome.describe(r) for r in outcome.critical_failures)
         raise runner.CriticalValidationError(

@@ -12,6 +12,17 @@ create table if not exists quality.validation_results (
     observed_value text,
     validated_at timestamptz not null default now()
 );
+-- Added after the first release, for trend queries: which stage ran the check, how many rows it
+-- saw and how many broke it, and what the check and its threshold mean.
+alter table quality.validation_results add column if not exists stage text;
+alter table quality.validation_results add column if not exists element_count bigint;
+alter table quality.validation_results add column if not exists unexpected_count bigint;
+alter table quality.validation_results add column if not exists unexpected_percent double precision;
+alter table quality.validation_results add column if not exists description text;
+alter table quality.validation_results add column if not exists note text;
+create index if not exists validation_results_trend
+on quality.validation_results (suite, expectation, data_date);
+create index if not exists validation_results_run on quality.validation_results (run_id);
 
 create table if not exists quality.recommender_evaluations (
     run_id text not null,

@@ -1,0 +1,271 @@
+"""One suite per raw entity, over the rows the day's loads brought in, plus the load audit.
+
+Timestamps and the initial export: an incremental batch holds what was created or changed
+during the day, so its change times must fall inside ``[day, day + 1)``; a time after the end
+is critical (a clock or export fault that would put the future into profiles), a time before
+the start is a warning (late-arriving rows happen). The first batch of an entity is an initial
+export holding the whole history: only "not after the end of the interval" is checked, and it
+gets no volume band.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import great_expectations.expectations as gxe
+
+from expectations.base import CRITICAL, WARNING, Interval, Suite, day_literal, note
+from expectations.history import BatchFacts
+from libcrm.ingest.sources import (
+    ATTENDANCE,
+    CATEGORIES,
+    EVENT_CATEGORIES,
+    ITEM_STATUSES,
+    MATERIAL_TYPES,
+)
+
+# A few loans may name a patron or item the ILS exports a day later; more means the ILS
+# exports are out of step with each other.
+UNKNOWN_REFERENCE_SHARE = 0.02
+RATING_RANGE = (1, 5)
+
+
+def _day_batches(entity: str, data_date: date) -> str:
+    return (
+        "select batch_id from raw.load_audit where status = 'loaded' "  # noqa: S608
+        f"and entity = '{entity}' and data_date = {day_literal(data_date)}"
+    )
+
+
+def _volume(facts: BatchFacts, must_not_be_empty: str | None = None) -> list:
+    """Row count in the learned band (warning); optionally not empty when delivered (critical)."""
+    low, high, why = facts.band()
+    checks = [
+        gxe.ExpectTableRowCountToBeBetween(
+            min_value=low, max_value=high, severity=WARNING, meta=note(why)
+        )
+    ]
+    if must_not_be_empty and facts.delivered:
+        checks.append(
+            gxe.ExpectTableRowCountToBeBetween(
+                min_value=1, severity=CRITICAL, meta=note(must_not_be_empty)
+            )
+        )
+    return checks
+
+
+def _inside_interval(column: str, facts: BatchFacts, interval: Interval) -> list:
+    """Not after the interval's end (critical); not before its start when incremental (warning)."""
+    checks = [
+        gxe.ExpectColumnValuesToBeBetween(
+            column=column, max_value=interval.end, strict_max=True, severity=CRITICAL
+        )
+    ]
+    if facts.initial:
+        return checks
+    return checks + [
+        gxe.ExpectColumnValuesToBeBetween(
+            column=column,
+            min_value=interval.start,
+            severity=WARNING,
+            meta=note("incremental batch: a change before the day arrived late"),
+        )
+    ]
+
+
+def _key(column: str) -> list:
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column=column, severity=CRITICAL),
+        gxe.ExpectColumnValuesToBeUnique(column=column, severity=CRITICAL),
+    ]
+
+
+def raw_patrons(data_date: date, facts: BatchFacts) -> Suite:
+    """Patrons: pseudonymous key unique in the batch, category in its set, no future sign-ups.
+
+    Names, e-mails and cards are never selected, so they cannot reach Data Docs or results.
+    """
+    query = (
+        "select batch_id, user_key, category, registered_on, opt_out from raw.patrons "  # noqa: S608
+        f"where batch_id in ({_day_batches('patrons', data_date)})"
+    )
+    return Suite(
+        "raw_patrons",
+        query,
+        _volume(facts)
+        + _key("user_key")
+        + [
+            gxe.ExpectColumnValuesToBeInSet(
+                column="category", value_set=list(CATEGORIES), severity=CRITICAL
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="registered_on", max_value=data_date.isoformat(), severity=WARNING
+            ),
+        ],
+        tables=("raw.patrons",),
+    )
+
+
+def raw_items(data_date: date, facts: BatchFacts) -> Suite:
+    """Items: id unique in the batch, material type and status in their sets."""
+    query = (
+        "select batch_id, item_id, material_type, status, acquired_on from raw.items "  # noqa: S608
+        f"where batch_id in ({_day_batches('items', data_date)})"
+    )
+    return Suite(
+        "raw_items",
+        query,
+        _volume(facts)
+        + _key("item_id")
+        + [
+            gxe.ExpectColumnValuesToBeInSet(
+                column="status", value_set=list(ITEM_STATUSES), severity=CRITICAL
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="material_type", value_set=list(MATERIAL_TYPES), severity=CRITICAL
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="acquired_on", max_value=data_date.isoformat(), severity=WARNING
+            ),
+        ],
+        tables=("raw.items",),
+    )
+
+
+def raw_loans(data_date: date, facts: BatchFacts) -> Suite:
+    """Loans: id unique, no checkout or return in the future, changes inside the day, and few
+    loans naming a patron or item the ILS never exported."""
+    query = f"""
+        select
+            loans.loan_id,
+            loans.checkout_at,
+            loans.returned_at,
+            greatest(loans.checkout_at, loans.returned_at) as changed_at,
+            case when keys.user_key is null then loans.loan_id end as loan_of_unknown_patron,
+            case when known_items.item_id is null then loans.item_id end as unknown_item_id
+        from raw.loans as loans
+        left join identity.patron_keys as keys on loans.user_key = keys.user_key
+        left join (select distinct item_id from raw.items) as known_items
+            on loans.item_id = known_items.item_id
+        where loans.batch_id in ({_day_batches("loans", data_date)})
+    """  # noqa: S608
+    interval = Interval(data_date)
+    mostly = 1 - UNKNOWN_REFERENCE_SHARE
+    return Suite(
+        "raw_loans",
+        query,
+        _volume(facts)
+        + _key("loan_id")
+        + [
+            gxe.ExpectColumnValuesToBeBetween(
+                column="checkout_at", max_value=interval.end, strict_max=True, severity=CRITICAL
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="returned_at", max_value=interval.end, strict_max=True, severity=CRITICAL
+            ),
+        ]
+        + _inside_interval("changed_at", facts, interval)[1:]
+        + [
+            gxe.ExpectColumnValuesToBeNull(
+                column="loan_of_unknown_patron", mostly=mostly, severity=CRITICAL
+            ),
+            gxe.ExpectColumnValuesToBeNull(
+                column="unknown_item_id", mostly=mostly, severity=CRITICAL
+            ),
+        ],
+        tables=("raw.loans", "raw.items", "identity.patron_keys"),
+    )
+
+
+def raw_gate_passages(data_date: date, facts: BatchFacts) -> Suite:
+    """Gate passages: a delivered log is never empty, directions in/out, times inside the day."""
+    query = (
+        "select batch_id, user_key, passed_at, direction from raw.gate_passages "  # noqa: S608
+        f"where batch_id in ({_day_batches('gate_passages', data_date)})"
+    )
+    empty = (
+        "a day the library is closed delivers no gate log; a delivered log with no passages "
+        "means the turnstile export broke"
+    )
+    return Suite(
+        "raw_gate_passages",
+        query,
+        _volume(facts, must_not_be_empty=empty)
+        + [
+            gxe.ExpectColumnValuesToNotBeNull(column="user_key", severity=CRITICAL),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="direction", value_set=["in", "out"], severity=CRITICAL
+            ),
+        ]
+        + _inside_interval("passed_at", facts, Interval(data_date)),
+        tables=("raw.gate_passages",),
+    )
+
+
+def raw_events(data_date: date, facts: BatchFacts) -> Suite:
+    """Events: id unique, category in its set, an end after the start (starts may be future)."""
+    query = (
+        "select batch_id, event_id, category, starts_at, ends_at from raw.events "  # noqa: S608
+        f"where batch_id in ({_day_batches('events', data_date)})"
+    )
+    return Suite(
+        "raw_events",
+        query,
+        _volume(facts)
+        + _key("event_id")
+        + [
+            gxe.ExpectColumnValuesToBeInSet(
+                column="category", value_set=list(EVENT_CATEGORIES), severity=CRITICAL
+            ),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="ends_at",
+                column_B="starts_at",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                severity=WARNING,
+            ),
+        ],
+        tables=("raw.events",),
+    )
+
+
+def raw_event_registrations(data_date: date, facts: BatchFacts) -> Suite:
+    """Registrations: id unique, attendance in its set, rating 1-5, no registration in the
+    future (attendance updates keep their old registration time), events known."""
+    query = f"""
+        select
+            registrations.registration_id,
+            registrations.registered_at,
+            registrations.attendance,
+            registrations.rating,
+            case when known.event_id is null then registrations.event_id end as unknown_event_id
+        from raw.event_registrations as registrations
+        left join (select distinct event_id from raw.events) as known
+            on registrations.event_id = known.event_id
+        where registrations.batch_id in ({_day_batches("event_registrations", data_date)})
+    """  # noqa: S608
+    interval = Interval(data_date)
+    return Suite(
+        "raw_event_registrations",
+        query,
+        _volume(facts)
+        + _key("registration_id")
+        + [
+            gxe.ExpectColumnValuesToBeInSet(
+                column="attendance", value_set=list(ATTENDANCE), severity=CRITICAL
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="rating",
+                min_value=RATING_RANGE[0],
+                max_value=RATING_RANGE[1],
+                severity=WARNING,
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="registered_at", max_value=interval.end, strict_max=True, severity=CRITICAL
+            ),
+            gxe.ExpectColumnValuesToBeNull(
+                column="unknown_event_id", mostly=1 - UNKNOWN_REFERENCE_SHARE, severity=WARNING
+            ),
+        ],
+        tables=("raw.event_registrations", "raw.events"),
+    )
