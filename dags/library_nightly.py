@@ -11,7 +11,9 @@ One run per day; the data interval is that day. Stages, in order:
 5. **recommend**: evaluate ALS against popularity, train, and publish
    `portal.resource_recommendations` and `portal.activity_recommendations` in one transaction;
    alongside, **apply retention**: old circulation records lose their patron link and old
-   gate passages are deleted (docs/privacy.md).
+   gate passages are deleted (docs/privacy.md);
+6. **report**: the librarians' HTML report of the night (segments, leaderboards, opinion
+   leaders, events, quality, recommendation metrics and uptake).
 
 The warehouse is `LIBCRM_DATABASE_URL`; the landing folder `LIBCRM_LANDING_DIR`.
 """
@@ -109,6 +111,15 @@ def apply_retention() -> dict:
     return pipeline.apply_retention(data_date)
 
 
+@task
+def report() -> dict:
+    """Write the night's HTML report for librarians (no personal data)."""
+    from libcrm import pipeline
+
+    data_date, _ = _data_date()
+    return pipeline.write_report(data_date)
+
+
 @dag(
     dag_id="library_nightly",
     # One run per day, after midnight, whose data interval is the day that just ended.
@@ -131,7 +142,7 @@ def library_nightly():
     marts_checked = validate.override(task_id="validate_marts")("marts")
     # Gate and event rows name patrons by card: the ILS patrons must be loaded first.
     ils >> [gate, events] >> raw_checked >> transform() >> marts_checked
-    marts_checked >> [recommend(), apply_retention()]
+    marts_checked >> [recommend(), apply_retention()] >> report()
 
 
 library_nightly()

@@ -87,3 +87,10 @@ def apply_retention(data_date: date) -> dict:
     with db.connect() as conn:
         result = retention.apply(conn, data_date)
     return asdict(result)
+
+
+def write_report(data_date: date) -> dict:
+    """Write the librarians' HTML report for the day."""
+    from libcrm import report
+
+    return {"report": str(report.build(data_date))}

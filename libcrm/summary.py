@@ -15,6 +15,8 @@ LAYERS = {
         "raw.patrons",
         "raw.items",
         "raw.loans",
+        "raw.holds",
+        "raw.purchase_requests",
         "raw.gate_passages",
         "raw.events",
         "raw.event_registrations",
@@ -25,10 +27,15 @@ LAYERS = {
         "marts.dim_items",
         "marts.dim_events",
         "marts.fct_loans",
+        "marts.fct_holds",
+        "marts.fct_purchase_requests",
         "marts.fct_visits",
         "marts.fct_event_attendance",
         "marts.user_profiles",
+        "marts.opinion_leaders",
+        "marts.leaderboard_quarterly",
     ],
+    "snapshots": ["snapshots.user_segments_snapshot"],
     "portal": ["portal.resource_recommendations", "portal.activity_recommendations"],
 }
 ENDED_TASK = re.compile(r"end task task_id=(\w+)")
@@ -66,6 +73,7 @@ def _rows(conn, tables: list[str]) -> str:
 def report(url: str, last_day: date, shown_url: str, env_file: Path) -> str:
     """The summary text for the warehouse at ``url`` after the run for ``last_day``."""
     from expectations.runner import data_docs_dir
+    from libcrm.report import reports_dir
 
     with db.connect(url) as conn:
         lines = ["libcrm demo summary", "-------------------"]
@@ -117,6 +125,7 @@ def report(url: str, last_day: date, shown_url: str, env_file: Path) -> str:
         )
     lines += [
         f"data docs  {data_docs_dir() / 'index.html'}",
+        f"report     {reports_dir() / last_day.isoformat() / 'index.html'}",
         f'warehouse  {shown_url}  (psql "$(cat .local/database_url)")',
         f"airflow    . {env_file} && .venv/bin/airflow dags test library_nightly <YYYY-MM-DD>",
     ]

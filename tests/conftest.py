@@ -23,6 +23,7 @@ SESSION_DIR = Path(tempfile.mkdtemp(prefix="libcrm-tests-"))
 os.environ["AIRFLOW_HOME"] = str(SESSION_DIR / "airflow")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["LIBCRM_DATA_DOCS_DIR"] = str(SESSION_DIR / "data_docs")
+os.environ["LIBCRM_REPORTS_DIR"] = str(SESSION_DIR / "reports")
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 

@@ -41,6 +41,7 @@ def test_library_nightly_runs_the_stages_in_contract_order(dagbag):
         assert order.index(source) < order.index("validate_raw")
     assert "ingest_ils" in dag.get_task("ingest_gate").upstream_task_ids
     assert dag.get_task("validate_marts").downstream_task_ids == {"recommend", "apply_retention"}
+    assert dag.get_task("report").upstream_task_ids == {"recommend", "apply_retention"}
 
 
 def test_no_cycles(dagbag):

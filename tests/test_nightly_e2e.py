@@ -167,3 +167,22 @@ def test_right_of_access_export_finds_the_patrons_rows(nightly, monkeypatch):
     assert {row["loan_id"] for row in export["tables"]["marts.fct_loans"]} <= loans
     assert export["tables"]["marts.user_profiles"][0]["user_key"] == export["user_key"]
     assert oct(out.stat().st_mode)[-3:] == "600"
+
+
+def test_run_report_renders_its_figures_without_personal_data(nightly):
+    index = SESSION_DIR / "reports" / FIRST_DAY.isoformat() / "index.html"
+    page = index.read_text()
+    for figure in ("segments.png", "lifecycle.png", "attendance.png", "recommendations.png"):
+        assert f"src='{figure}'" in page
+        assert (index.parent / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for section in ("Segments and lifecycle", "leaderboards", "Opinion leaders", "Data quality"):
+        assert section in page
+    with psycopg.connect(nightly["url"]) as conn:
+        people = conn.execute("select patron_id, barcode, name, email from raw.patrons").fetchall()
+        leader = conn.execute(
+            "select user_key from marts.opinion_leaders where rank = 1"
+        ).fetchone()
+    assert leader is None or leader[0] in page
+    for patron_id, barcode, name, email in people:
+        assert patron_id not in page and barcode not in page
+        assert (name or "\x00") not in page and (email or "\x00") not in page
