@@ -20,8 +20,10 @@ from libcrm.ingest.sources import (
     ATTENDANCE,
     CATEGORIES,
     EVENT_CATEGORIES,
+    HOLD_STATUSES,
     ITEM_STATUSES,
     MATERIAL_TYPES,
+    REQUEST_STATUSES,
 )
 
 # A few loans may name a patron or item the ILS exports a day later; more means the ILS
@@ -70,6 +72,16 @@ def _inside_interval(column: str, facts: BatchFacts, interval: Interval) -> list
             severity=WARNING,
             meta=note("incremental batch: a change before the day arrived late"),
         )
+    ]
+
+
+def _not_after_end(interval: Interval, *columns: str) -> list:
+    """Each of ``columns`` before the interval's end (critical): nothing happens in the future."""
+    return [
+        gxe.ExpectColumnValuesToBeBetween(
+            column=column, max_value=interval.end, strict_max=True, severity=CRITICAL
+        )
+        for column in columns
     ]
 
 
@@ -156,14 +168,7 @@ def raw_loans(data_date: date, facts: BatchFacts) -> Suite:
         query,
         _volume(facts)
         + _key("loan_id")
-        + [
-            gxe.ExpectColumnValuesToBeBetween(
-                column="checkout_at", max_value=interval.end, strict_max=True, severity=CRITICAL
-            ),
-            gxe.ExpectColumnValuesToBeBetween(
-                column="returned_at", max_value=interval.end, strict_max=True, severity=CRITICAL
-            ),
-        ]
+        + _not_after_end(interval, "checkout_at", "returned_at")
         + _inside_interval("changed_at", facts, interval)[1:]
         + [
             gxe.ExpectColumnValuesToBeNull(
@@ -174,6 +179,95 @@ def raw_loans(data_date: date, facts: BatchFacts) -> Suite:
             ),
         ],
         tables=("raw.loans", "raw.items", "identity.patron_keys"),
+    )
+
+
+def _open_exactly_while(column: str, open_status: str) -> list:
+    """``column`` is empty exactly while the status is ``open_status`` (warning)."""
+    return [
+        gxe.ExpectColumnValuesToBeNull(
+            column=column,
+            severity=WARNING,
+            meta=note(f"the end time is empty exactly while the status is {open_status}"),
+        )
+    ]
+
+
+def raw_holds(data_date: date, facts: BatchFacts) -> Suite:
+    """Holds: id unique, status in its set, no placement, fill or close in the future, changes
+    inside the day, closed exactly when no longer waiting, few holds on unknown copies."""
+    query = f"""
+        select
+            holds.hold_id,
+            holds.status,
+            holds.placed_at,
+            holds.filled_at,
+            holds.closed_at,
+            greatest(holds.placed_at, holds.closed_at) as changed_at,
+            case
+                when (holds.status = 'waiting') = (holds.closed_at is not null)
+                    then holds.hold_id
+            end as close_out_of_step,
+            case when known_items.item_id is null then holds.item_id end as unknown_item_id
+        from raw.holds as holds
+        left join (select distinct item_id from raw.items) as known_items
+            on holds.item_id = known_items.item_id
+        where holds.batch_id in ({_day_batches("holds", data_date)})
+    """  # noqa: S608
+    interval = Interval(data_date)
+    return Suite(
+        "raw_holds",
+        query,
+        _volume(facts)
+        + _key("hold_id")
+        + [
+            gxe.ExpectColumnValuesToBeInSet(
+                column="status", value_set=list(HOLD_STATUSES), severity=CRITICAL
+            )
+        ]
+        + _not_after_end(interval, "placed_at", "filled_at", "closed_at")
+        + _inside_interval("changed_at", facts, interval)[1:]
+        + _open_exactly_while("close_out_of_step", "waiting")
+        + [
+            gxe.ExpectColumnValuesToBeNull(
+                column="unknown_item_id", mostly=1 - UNKNOWN_REFERENCE_SHARE, severity=WARNING
+            )
+        ],
+        tables=("raw.holds", "raw.items"),
+    )
+
+
+def raw_purchase_requests(data_date: date, facts: BatchFacts) -> Suite:
+    """Purchase requests: id unique, status in its set, no request or decision in the future,
+    changes inside the day, decided exactly when no longer pending.
+
+    A request exported again when its book arrives carries no arrival time, so a purchased
+    request has no change time to check against the day.
+    """
+    query = (
+        "select request_id, status, requested_at, decided_at, "  # noqa: S608
+        "case when status <> 'purchased' then greatest(requested_at, decided_at) end "
+        "as changed_at, "
+        "case when (status = 'pending') = (decided_at is not null) then request_id end "
+        "as decision_out_of_step "
+        "from raw.purchase_requests "
+        f"where batch_id in ({_day_batches('purchase_requests', data_date)})"
+    )
+    interval = Interval(data_date)
+    return Suite(
+        "raw_purchase_requests",
+        query,
+        _volume(facts)
+        + _key("request_id")
+        + [
+            gxe.ExpectColumnValuesToBeInSet(
+                column="status", value_set=list(REQUEST_STATUSES), severity=CRITICAL
+            )
+        ]
+        + _not_after_end(interval, "requested_at", "decided_at")
+        + _inside_interval("changed_at", facts, interval)[1:]
+        + _open_exactly_while("decision_out_of_step", "pending"),
+        tables=("raw.purchase_requests",),
     )
 
 

@@ -21,6 +21,8 @@ RAW_SUITES = {
     "patrons": raw.raw_patrons,
     "items": raw.raw_items,
     "loans": raw.raw_loans,
+    "holds": raw.raw_holds,
+    "purchase_requests": raw.raw_purchase_requests,
     "gate_passages": raw.raw_gate_passages,
     "events": raw.raw_events,
     "event_registrations": raw.raw_event_registrations,

@@ -17,6 +17,14 @@ registrations as (
     where starts_at < {{ as_of_end() }}
 ),
 
+holds as (
+    select * from {{ ref('fct_holds') }}
+),
+
+purchase_requests as (
+    select * from {{ ref('fct_purchase_requests') }}
+),
+
 activity_days as (
     select * from {{ ref('int_user_activity_days') }}
 ),
@@ -71,6 +79,28 @@ event_activity as (
     from registrations
     cross join window_start
     group by registrations.user_key
+),
+
+-- Holds and purchase suggestions are demand the loans do not show: what a user waited for,
+-- and what they asked the library to buy.
+hold_activity as (
+    select
+        holds.user_key,
+        count(*) as holds_in_window
+    from holds
+    cross join window_start
+    where holds.placed_at >= window_start.starts_at
+    group by holds.user_key
+),
+
+request_activity as (
+    select
+        purchase_requests.user_key,
+        count(*) as purchase_requests_in_window
+    from purchase_requests
+    cross join window_start
+    where purchase_requests.requested_at >= window_start.starts_at
+    group by purchase_requests.user_key
 ),
 
 -- When and at what hour a user comes: checkouts and entries in the window, most frequent
@@ -132,6 +162,8 @@ final as (
         coalesce(event_activity.events_attended_in_window, 0) as events_attended_in_window,
         coalesce(event_activity.feedback_given, 0) as feedback_given,
         round(event_activity.average_rating, 2) as average_rating,
+        coalesce(hold_activity.holds_in_window, 0) as holds_in_window,
+        coalesce(request_activity.purchase_requests_in_window, 0) as purchase_requests_in_window,
         greatest(
             loan_activity.last_loan_at, visit_activity.last_visit_at, event_activity.last_event_at
         ) as last_active_at,
@@ -142,6 +174,8 @@ final as (
     left join loan_activity on users.user_key = loan_activity.user_key
     left join visit_activity on users.user_key = visit_activity.user_key
     left join event_activity on users.user_key = event_activity.user_key
+    left join hold_activity on users.user_key = hold_activity.user_key
+    left join request_activity on users.user_key = request_activity.user_key
     left join rhythms on users.user_key = rhythms.user_key
     left join returns on users.user_key = returns.user_key
 )

@@ -46,6 +46,8 @@ final as (
         measures.events_attended_in_window,
         measures.feedback_given,
         measures.average_rating,
+        measures.holds_in_window,
+        measures.purchase_requests_in_window,
         measures.last_active_at,
         {{ as_of_date() }} - cast(measures.last_active_at as date) as days_since_last_active,
         top_classes.top_clc_class,
