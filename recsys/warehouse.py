@@ -15,7 +15,6 @@ log = logging.getLogger(__name__)
 
 # Optional signals beside loans: read when a mart with these columns exists, else skipped.
 OPTIONAL_SIGNALS = {
-    "hold": ("marts", "fct_holds", ("user_key", "item_id", "placed_at")),
     "purchase_request": (
         "marts",
         "fct_purchase_requests",
