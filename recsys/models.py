@@ -6,6 +6,7 @@ borrowed) and ``blocked`` a boolean per item (never recommend: lost, withdrawn, 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,8 +42,24 @@ def _scale_rows(scores: np.ndarray) -> np.ndarray:
     return scores / np.maximum(np.abs(scores).max(axis=1, keepdims=True), EPSILON)
 
 
+class Scorer(ABC):
+    """Shared ``recommend``: a model only says how it ``scores`` each item for some users."""
+
+    @abstractmethod
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """A dense float64 score per (row, item) column for the given matrix rows."""
+
+    def recommend(
+        self, rows: np.ndarray, n: int, exclude: sparse.csr_matrix, blocked: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` best items per row, never excluded or blocked ones (-inf pads a short row)."""
+        scores = self.scores(rows)
+        _mask(scores, rows, exclude, blocked)
+        return _top_n(scores, n)
+
+
 @dataclass
-class Popularity:
+class Popularity(Scorer):
     """Most-borrowed items (by summed weight): the baseline every model must beat."""
 
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -56,16 +73,9 @@ class Popularity:
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return np.tile(self.counts.astype(np.float64), (len(rows), 1))
 
-    def recommend(
-        self, rows: np.ndarray, n: int, exclude: sparse.csr_matrix, blocked: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        scores = self.scores(rows)
-        _mask(scores, rows, exclude, blocked)
-        return _top_n(scores, n)
-
 
 @dataclass
-class GroupPopularity:
+class GroupPopularity(Scorer):
     """Most borrowed among the users of the same group (e.g. department); the whole library
     for users without a group (code -1).
 
@@ -103,16 +113,9 @@ class GroupPopularity:
         scores[grouped] = self.shares[codes[grouped]]
         return scores
 
-    def recommend(
-        self, rows: np.ndarray, n: int, exclude: sparse.csr_matrix, blocked: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        scores = self.scores(rows)
-        _mask(scores, rows, exclude, blocked)
-        return _top_n(scores, n)
-
 
 @dataclass
-class Als:
+class Als(Scorer):
     """Implicit-feedback ALS (implicit's CPU solver); the arguments are the whole configuration.
 
     The defaults were chosen on the simulator's temporal holdout (small and medium libraries)
@@ -151,13 +154,6 @@ class Als:
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return (self.user_factors[rows] @ self.item_factors.T).astype(np.float64)
 
-    def recommend(
-        self, rows: np.ndarray, n: int, exclude: sparse.csr_matrix, blocked: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        scores = self.scores(rows)
-        _mask(scores, rows, exclude, blocked)
-        return _top_n(scores, n)
-
     def closest_history(self, row: int, items: np.ndarray, history: np.ndarray) -> np.ndarray:
         """For each recommended item, the history item most similar to it (for explanations)."""
         norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
@@ -167,7 +163,7 @@ class Als:
 
 
 @dataclass
-class Blend:
+class Blend(Scorer):
     """ALS scores plus ``weight`` × the popularity within the user's group, each scaled to
     [-1, 1] per user: the group term lifts what the user's department reads right now.
     """
@@ -191,13 +187,6 @@ class Blend:
         if self.weight:
             scores += self.weight * _scale_rows(self.group.scores(rows))
         return scores
-
-    def recommend(
-        self, rows: np.ndarray, n: int, exclude: sparse.csr_matrix, blocked: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        scores = self.scores(rows)
-        _mask(scores, rows, exclude, blocked)
-        return _top_n(scores, n)
 
     def closest_history(self, row: int, items: np.ndarray, history: np.ndarray) -> np.ndarray:
         return self.als.closest_history(row, items, history)
