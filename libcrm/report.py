@@ -33,39 +33,39 @@ def _query(conn: psycopg.Connection, table: str, query: str, params=()) -> list[
     return conn.execute(query, params).fetchall()
 
 
-def _bar(path: Path, labels, values, title: str, xlabel: str = "") -> str:
+def _plot(path: Path, title: str, draw) -> str:
+    """Draw a small figure with ``draw(axis)`` and save it as PNG; return its file name."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6, 3))
-    axis.barh(list(labels)[::-1], list(values)[::-1], color="#3b6ea8")
+    draw(axis)
     axis.set_title(title)
-    axis.set_xlabel(xlabel)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path.name
+
+
+def _bar(path: Path, labels, values, title: str, xlabel: str = "") -> str:
+    def draw(axis):
+        axis.barh(list(labels)[::-1], list(values)[::-1], color="#3b6ea8")
+        axis.set_xlabel(xlabel)
+
+    return _plot(path, title, draw)
 
 
 def _lines(path: Path, series: dict[str, tuple[list, list]], title: str, ylabel: str) -> str:
-    import matplotlib
+    def draw(axis):
+        for name, (xs, ys) in series.items():
+            axis.plot(xs, ys, marker="o", label=name)
+        axis.set_ylabel(ylabel)
+        axis.legend()
+        axis.figure.autofmt_xdate()
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6, 3))
-    for name, (xs, ys) in series.items():
-        axis.plot(xs, ys, marker="o", label=name)
-    axis.set_title(title)
-    axis.set_ylabel(ylabel)
-    axis.legend()
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path.name
+    return _plot(path, title, draw)
 
 
 def _table(headers: list[str], rows: list[tuple]) -> str:
@@ -231,7 +231,7 @@ def _recommendations(conn, folder: Path) -> str:
     series: dict[str, tuple[list, list]] = {}
     for day, model, hit_rate, _ in rows:
         series.setdefault(model, ([], []))
-        series[model][0].append(day)
+        series[model][0].append(day.isoformat())  # one tick per night, no hours
         series[model][1].append(hit_rate)
     png = (
         _lines(folder / "recommendations.png", series, "Hit rate @10 on the holdout", "HR@10")
