@@ -35,6 +35,8 @@ STAGES = (
     "validate_marts",
     "recommend",
 )
+# Measured after each night, in the same database: bare implicit on the same matrix.
+REFERENCE_STAGE = "reference: bare implicit fit + top 10"
 
 
 def _stage(name: str, day: date, env: dict, pipe) -> None:
@@ -43,27 +45,70 @@ def _stage(name: str, day: date, env: dict, pipe) -> None:
 
     started = time.perf_counter()
     run_id = f"bench-{day}"
+    steps = None
     if name.startswith("ingest_"):
-        result = pipeline.ingest_source(name.removeprefix("ingest_"), day)
-        rows = result["rows_read"]
+        rows = pipeline.ingest_source(name.removeprefix("ingest_"), day)["rows_read"]
     elif name.startswith("validate_"):
-        result = pipeline.validate(name.removeprefix("validate_"), day, run_id)
-        rows = result["expectations"]
+        rows = pipeline.validate(name.removeprefix("validate_"), day, run_id)["expectations"]
     elif name == "transform":
         rows = pipeline.build_marts(day)["nodes"]
+    elif name == "recommend":
+        result = pipeline.recommend(day, run_id)
+        rows, steps = result["rows_published"], result["seconds"]
     else:
-        rows = pipeline.recommend(day, run_id)["rows_published"]
+        rows, steps = implicit_reference(day)
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    pipe.send(
-        {
-            "stage": name,
-            "seconds": round(seconds, 2),
-            "rows": rows,
-            "rows_per_second": round(rows / seconds, 1) if seconds else None,
-            "peak_rss_mib": round(peak_kib / 1024, 1),
-        }
+    measured = {
+        "stage": name,
+        "seconds": round(seconds, 2),
+        "rows": rows,
+        "rows_per_second": round(rows / seconds, 1) if seconds else None,
+        "peak_rss_mib": round(peak_kib / 1024, 1),
+    }
+    if steps:
+        measured["steps"] = steps
+    pipe.send(measured)
+
+
+def implicit_reference(day: date) -> tuple[int, dict[str, float]]:
+    """Bare implicit on the production matrix: fit, then top 10 for every row.
+
+    Returns the rows recommended and the seconds of each step; compare ``fit`` + ``recommend``
+    with the ``books`` step of the nightly recommend stage.
+
+    The same matrix and ALS settings as the nightly ``books`` step, without the department
+    blend, class cap, explanations or fallbacks, so the two times show libcrm's overhead.
+    """
+    import numpy as np
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from recsys import resources
+    from recsys.models import Als
+    from recsys.warehouse import read_catalogue
+
+    with db.connect() as conn:
+        catalogue = read_catalogue(conn)
+    until = np.datetime64(f"{day + timedelta(days=1)}T00:00:00")
+    users = np.unique(catalogue.loan_users)
+    items = np.unique(catalogue.loan_items)
+    matrix = resources.training_axes(catalogue, until, users, items).data.matrix
+    settings = Als()
+    model = AlternatingLeastSquares(
+        factors=settings.factors,
+        regularization=settings.regularization,
+        alpha=settings.alpha,
+        iterations=settings.iterations,
+        random_state=settings.random_state,
+        num_threads=settings.num_threads,
     )
+    started = time.perf_counter()
+    model.fit(matrix, show_progress=False)
+    fitted = time.perf_counter()
+    rows = np.arange(matrix.shape[0])
+    ids, _ = model.recommend(rows, matrix[rows], N=10, filter_already_liked_items=True)
+    done = time.perf_counter()
+    return int(ids.size), {"fit": round(fitted - started, 3), "recommend": round(done - fitted, 3)}
 
 
 def _run_stage(name: str, day: date, env: dict) -> dict:
@@ -136,9 +181,12 @@ def bench_scale(scale: str, server_url: str) -> dict:
             nights = {}
             for label, day in (("initial", FIRST_DAY), ("incremental", FIRST_DAY + timedelta(1))):
                 stages = [_run_stage(stage, day, env) for stage in STAGES]
+                references = [r for r in [copy_reference(database, landing, day)] if r]
+                references.append(_run_stage(REFERENCE_STAGE, day, env))
                 nights[label] = {
                     "total_seconds": round(sum(s["seconds"] for s in stages), 1),
                     "stages": stages,
+                    "references": references,
                 }
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
@@ -147,7 +195,7 @@ def bench_scale(scale: str, server_url: str) -> dict:
             )
     return {
         "scale": scale,
-        "simulated": str(simulated),
+        "simulated": simulated.line(),
         "simulate_seconds": simulate_seconds,
         "machine": {
             "cpus": os.cpu_count(),
@@ -156,6 +204,18 @@ def bench_scale(scale: str, server_url: str) -> dict:
         },
         "nights": nights,
     }
+
+
+def _line(stage: dict) -> str:
+    line = (
+        f"    {stage['stage']:<38}{stage['seconds']:>8.2f} s{stage['rows']:>11,} rows"
+        f"{stage['rows_per_second'] or 0:>12,.0f} rows/s"
+    )
+    if "peak_rss_mib" in stage:
+        line += f"{stage['peak_rss_mib']:>8.0f} MiB peak"
+    if stage.get("steps"):
+        line += "\n      " + ", ".join(f"{k} {v:.2f} s" for k, v in stage["steps"].items())
+    return line
 
 
 def run(scales: list[str]) -> int:
@@ -168,10 +228,7 @@ def run(scales: list[str]) -> int:
         (RESULTS / f"{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
         for label, night in result["nights"].items():
             print(f"  {label} night: {night['total_seconds']} s")
-            for stage in night["stages"]:
-                print(
-                    f"    {stage['stage']:<15}{stage['seconds']:>8.2f} s{stage['rows']:>11,} rows"
-                    f"{stage['peak_rss_mib']:>9.0f} MiB peak"
-                )
+            for stage in night["stages"] + night["references"]:
+                print(_line(stage))
     print(f"results in {RESULTS}")
     return 0

@@ -4,6 +4,7 @@ one's books and the open events for each eligible patron, and keep the history."
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -53,6 +54,8 @@ class NightlyResult:
     activity_model_version: str = ""
     fallback_users: int = 0
     gate: str = field(default="")
+    # Wall seconds per step, for the benchmark: read, evaluate, books, events, publish.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def gate(model: Metrics, popular: Metrics) -> tuple[bool, str]:
@@ -87,21 +90,39 @@ def _log(kind, rows, data_date, version):
     ]
 
 
+class _Stopwatch:
+    """Wall time between successive laps."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+
+
 def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
     """Evaluate, train, publish both portal tables and record the night's metrics."""
     url = url or config.database_url()
+    clock = _Stopwatch()
     with db.connect(url) as conn:
         catalogue = read_catalogue(conn)
+        clock.lap("read")
         model_metrics, popular_metrics = resources.evaluate(catalogue, data_date)
         use_model, verdict = gate(model_metrics, popular_metrics)
         (log.info if use_model else log.warning)("recommender gate for %s: %s", data_date, verdict)
+        clock.lap("evaluate")
         books = resources.recommend(catalogue, data_date, use_model)
+        clock.lap("books")
         events = activities.read_events(conn, catalogue.departments)
         eligible = sorted(catalogue.patrons)
         event_rows = activities.recommend_events(
             events, eligible, catalogue.departments, _loan_titles(catalogue)
         )
         event_version = f"activities-{data_date:%Y%m%d}"
+        clock.lap("events")
         written, events_written = replace_all(
             conn,
             [
@@ -121,6 +142,7 @@ def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
             data_date,
         )
         _store_metrics(conn, run_id, data_date, model_metrics, popular_metrics, use_model)
+        clock.lap("publish")
     return NightlyResult(
         model=model_metrics,
         popularity=popular_metrics,
@@ -133,6 +155,7 @@ def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
         activity_model_version=event_version,
         fallback_users=books.fallback_users,
         gate=verdict,
+        seconds=clock.laps,
     )
 
 

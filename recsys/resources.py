@@ -59,7 +59,7 @@ def _axes(catalogue: Catalogue, data: interactions.Interactions) -> Axes:
     )
 
 
-def _training(catalogue: Catalogue, until: np.datetime64, users, items) -> Axes:
+def training_axes(catalogue: Catalogue, until: np.datetime64, users, items) -> Axes:
     """Loans and weaker signals before ``until``, decayed to it, on fixed axes."""
     s_users, s_items, s_times, s_weights = catalogue.signals
     all_users = np.concatenate([catalogue.loan_users, s_users])
@@ -79,7 +79,7 @@ def evaluate(catalogue: Catalogue, data_date: date) -> tuple[Metrics, Metrics]:
     cutoff = np.datetime64(datetime.combine(data_date - timedelta(days=HOLDOUT_DAYS - 1), time()))
     users = np.unique(np.concatenate([catalogue.loan_users, catalogue.signals[0]]))
     items = np.unique(np.concatenate([catalogue.loan_items, catalogue.signals[1]]))
-    axes = _training(catalogue, cutoff, users, items)
+    axes = training_axes(catalogue, cutoff, users, items)
     after = catalogue.loan_times >= cutoff
     test = interactions.build(
         catalogue.loan_users[after], catalogue.loan_items[after], np.ones(after.sum()), users, items
@@ -108,7 +108,7 @@ def recommend(catalogue: Catalogue, data_date: date, use_model: bool) -> Publish
     eligible = np.array(sorted(catalogue.patrons), dtype=str)
     users = np.unique(np.concatenate([eligible, catalogue.loan_users, catalogue.signals[0]]))
     items = np.unique(np.concatenate([catalogue.loan_items, catalogue.signals[1]]))
-    axes = _training(catalogue, until, users, items)
+    axes = training_axes(catalogue, until, users, items)
     data = axes.data
     seen = (data.matrix > 0).tocsr()
     exclude = interactions.exclude_same_work(seen, axes.works)
