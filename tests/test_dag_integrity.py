@@ -24,12 +24,13 @@ def test_every_dag_file_imports(dagbag):
     assert len(dagbag.dags) >= 1
 
 
-def test_every_task_has_retries_and_every_dag_tags(dagbag):
+def test_every_task_has_retries_timeout_and_docs_and_every_dag_tags(dagbag):
     for dag in dagbag.dags.values():
         assert dag.tags, dag.dag_id
         for task in dag.tasks:
             assert task.retries >= 1, f"{dag.dag_id}.{task.task_id}"
             assert task.execution_timeout is not None, f"{dag.dag_id}.{task.task_id}"
+            assert task.doc_md, f"{dag.dag_id}.{task.task_id} has no documentation for the UI"
 
 
 def test_library_nightly_runs_the_stages_in_contract_order(dagbag):
