@@ -58,7 +58,7 @@ def _stage(name: str, day: date, env: dict, pipe) -> None:
     else:
         rows, steps = implicit_reference(day)
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_kib = _peak_rss_kib()
     measured = {
         "stage": name,
         "seconds": round(seconds, 2),
@@ -69,6 +69,20 @@ def _stage(name: str, day: date, env: dict, pipe) -> None:
     if steps:
         measured["steps"] = steps
     pipe.send(measured)
+
+
+def _peak_rss_kib() -> int:
+    """This process's own peak resident memory in KiB.
+
+    Linux's ``ru_maxrss`` survives ``exec``, so a spawned stage would report its parent's
+    peak; ``VmHWM`` belongs to the process image and starts afresh.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def implicit_reference(day: date) -> tuple[int, dict[str, float]]:
