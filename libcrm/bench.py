@@ -26,6 +26,9 @@ from libcrm import config, db, localdb
 
 RESULTS = config.PROJECT_ROOT / "bench" / "results"
 FIRST_DAY = date(2026, 3, 16)
+# The large library is a big university's two academic years (~2 M loans, ~20 M passages);
+# the smaller ones keep the simulator's default of one.
+HISTORY_START = {"large": date(2024, 9, 1)}
 STAGES = (
     "ingest_ils",
     "ingest_gate",
@@ -180,8 +183,14 @@ def bench_scale(scale: str, server_url: str) -> dict:
         with tempfile.TemporaryDirectory(prefix="libcrm-bench-") as folder:
             landing = Path(folder) / "landing"
             started = time.perf_counter()
+            history = {"history_start": HISTORY_START[scale]} if scale in HISTORY_START else {}
             simulated = simulate(
-                landing, Path(folder) / "truth.json", scale=scale, first_day=FIRST_DAY, days=2
+                landing,
+                Path(folder) / "truth.json",
+                scale=scale,
+                first_day=FIRST_DAY,
+                days=2,
+                **history,
             )
             simulate_seconds = round(time.perf_counter() - started, 1)
             db.bootstrap(database)
