@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -225,6 +225,8 @@ def bench_scale(scale: str, server_url: str) -> dict:
             "platform": platform.platform(),
             "python": platform.python_version(),
         },
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "nights": nights,
     }
 
@@ -253,5 +255,7 @@ def run(scales: list[str]) -> int:
             print(f"  {label} night: {night['total_seconds']} s")
             for stage in night["stages"] + night["references"]:
                 print(_line(stage))
-    print(f"results in {RESULTS}")
+    from libcrm import bench_report
+
+    print(f"results in {RESULTS}; tables in {bench_report.write(RESULTS)}")
     return 0

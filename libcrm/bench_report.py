@@ -1,0 +1,69 @@
+"""Render ``bench/results/*.json`` as the tables of ``docs/benchmarks.md``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from libcrm import config
+
+DOC = config.PROJECT_ROOT / "docs" / "benchmarks.md"
+SCALE_ORDER = ("small", "medium", "large")
+INTRO = """# Benchmarks
+
+Measured by `make bench` (`BENCH_SCALES=small,medium,large make bench` for all three), which
+simulates each library, runs two nights stage by stage — the initial load of the whole history,
+then one incremental day — each stage in a fresh process as an Airflow task would run, and
+measures wall time, rows per second and the stage's own peak resident memory (VmHWM). In the
+same run it measures two references: a bare `psql \\copy` of the same gate log into a plain
+table, and bare implicit ALS (same matrix, same settings) fitting and recommending 10 items for
+every user. Raw results: `bench/results/<scale>.json`. This page is regenerated from them.
+
+Validation stages cost a near-constant 7–10 s each, most of it starting a process and
+importing Great Expectations; `transform` is the whole `dbt build` (models, snapshot and
+tests); `recommend` includes the nightly holdout evaluation (two extra fits), books, events and
+the atomic publication of both portal tables. The `rows` column counts what each stage
+handles: rows read for ingest, expectations for validation, dbt nodes for transform, rows
+published for recommend, recommendations for the implicit reference.
+"""
+
+
+def _stage_rows(night: dict) -> list[str]:
+    lines = ["| stage | seconds | rows | rows/s | peak RSS (MiB) |", "|---|---:|---:|---:|---:|"]
+    for stage in night["stages"] + night.get("references", []):
+        peak = stage.get("peak_rss_mib")
+        lines.append(
+            f"| {stage['stage']} | {stage['seconds']:.2f} | {stage['rows']:,} | "
+            f"{stage['rows_per_second'] or 0:,.0f} | {'' if peak is None else f'{peak:,.0f}'} |"
+        )
+        if stage.get("steps"):
+            steps = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in stage["steps"].items())
+            lines.append(f"| &nbsp;&nbsp;↳ {steps} | | | | |")
+    return lines
+
+
+def render(results: Path) -> str:
+    """The whole page for the JSON results in ``results``."""
+    found = {path.stem: json.loads(path.read_text()) for path in results.glob("*.json")}
+    parts = [INTRO]
+    for scale in [s for s in SCALE_ORDER if s in found]:
+        result = found[scale]
+        machine = result["machine"]
+        parts.append(f"## {scale}\n")
+        parts.append(
+            f"{result['simulated']} — simulated in {result['simulate_seconds']} s. "
+            f"Machine: {machine['cpus']} CPUs, {machine['platform']}, Python "
+            f"{machine['python']}"
+            + (f", measured {result['measured_at']}" if "measured_at" in result else "")
+            + ".\n"
+        )
+        for label, night in result["nights"].items():
+            parts.append(f"**{label} night: {night['total_seconds']} s**\n")
+            parts.append("\n".join(_stage_rows(night)) + "\n")
+    return "\n".join(parts)
+
+
+def write(results: Path, doc: Path = DOC) -> Path:
+    """Regenerate ``doc`` from ``results``."""
+    doc.write_text(render(results))
+    return doc
