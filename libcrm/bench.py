@@ -166,6 +166,12 @@ def copy_reference(database: str, landing: Path, day: date) -> dict | None:
     }
 
 
+def _reported(stage: dict) -> dict:
+    """Print a stage's line as soon as it is measured (a large run takes a while)."""
+    print(_line(stage), flush=True)
+    return stage
+
+
 def _server_url() -> str:
     url = os.environ.get("LIBCRM_DATABASE_URL", "").strip()
     return url or localdb.ensure_embedded()
@@ -200,12 +206,16 @@ def bench_scale(scale: str, server_url: str) -> dict:
                 "LIBCRM_DATA_DOCS_DIR": str(Path(folder) / "docs"),
                 "LIBCRM_PSEUDONYM_KEY": os.urandom(32).hex(),
                 "OPENBLAS_NUM_THREADS": "1",
+                "DBT_QUIET": "true",  # keep the benchmark's output to its own lines
             }
             nights = {}
             for label, day in (("initial", FIRST_DAY), ("incremental", FIRST_DAY + timedelta(1))):
-                stages = [_run_stage(stage, day, env) for stage in STAGES]
+                print(f"  {label} night ({day})", flush=True)
+                stages = [_reported(_run_stage(stage, day, env)) for stage in STAGES]
                 references = [r for r in [copy_reference(database, landing, day)] if r]
                 references.append(_run_stage(REFERENCE_STAGE, day, env))
+                for reference in references:
+                    _reported(reference)
                 nights[label] = {
                     "total_seconds": round(sum(s["seconds"] for s in stages), 1),
                     "stages": stages,
@@ -252,9 +262,7 @@ def run(scales: list[str]) -> int:
         result = bench_scale(scale, server)
         (RESULTS / f"{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
         for label, night in result["nights"].items():
-            print(f"  {label} night: {night['total_seconds']} s")
-            for stage in night["stages"] + night["references"]:
-                print(_line(stage))
+            print(f"  {label} night: {night['total_seconds']} s", flush=True)
     from libcrm import bench_report
 
     print(f"results in {RESULTS}; tables in {bench_report.write(RESULTS)}")
