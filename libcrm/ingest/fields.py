@@ -77,6 +77,7 @@ def one_of(*allowed: str) -> Callable[[str], str]:
             raise RowError(f"'{value}' is not {'|'.join(allowed)}")
         return value
 
+    parse.accepted = allowed  # type: ignore[attr-defined]  # lets whole lines be matched at once
     return parse
 
 

@@ -13,12 +13,15 @@ import logging
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from libcrm.ingest.chunks import NEEDS_QUOTES, NULL, ChunkJudge
 from libcrm.ingest.fields import Entity, RowError
+from libcrm.ingest.layout import Row
 from libcrm.ingest.readers import open_source
 from libcrm.pseudonym import user_key
 
@@ -26,6 +29,11 @@ log = logging.getLogger(__name__)
 
 REJECTED_COLUMNS = "source, batch_id, file, line, content, reason"
 SPILL_CHUNK = 1024 * 1024  # characters of quarantined rows sent to COPY at a time
+# Rows judged together: large enough that judging costs a few calls per column, not per row.
+CHUNK_ROWS = 8192
+# A declined chunk is halved until this small, then judged row by row: a rare bad row costs
+# a few re-judged halves instead of its whole chunk row by row.
+ROW_BY_ROW_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -148,53 +156,110 @@ def load_file(
     )
 
 
+class _Rows:
+    """Judges a file's rows chunk by chunk into COPY text for ``raw``; quarantined rows go to
+    ``spill`` as COPY text for ``quarantine.rejected_rows``."""
+
+    def __init__(self, entity: Entity, source, name: str, batch_id: int, keys: _Keys, spill):
+        self.source, self.name, self.batch_id, self.keys, self.spill = (
+            source, name, batch_id, keys, spill
+        )  # fmt: skip
+        self.parse = entity.row_parser(source.header)
+        seen: list[dict[str, int]] = [{} for _ in entity.unique]
+        self.unique = [(entity.names.index(column), column, found)
+                       for column, found in zip(entity.unique, seen, strict=True)]  # fmt: skip
+        self.judge = ChunkJudge(entity, source.header, keys.secret, keys.cards, keys.known, seen)
+        self.keyed = entity.key is not None
+        self.width = len(source.header)
+        self.prefix = f"{_copy_escape(entity.source)}\t{batch_id}\t{_copy_escape(name)}\t"
+        self.rejected = 0
+
+    def copy_text(self, chunk: list[Row]) -> list[str]:
+        """COPY text of the chunk's good rows, in order; a chunk the judge declines is split
+        in two until the pieces are small enough to judge row by row."""
+        lines, values, problems, texts = zip(*chunk, strict=True)
+        count = len(chunk)
+        if problems.count(None) == count:
+            text = None
+            if values.count(None) == count:  # plain lines: match them whole, else split them
+                text = self.judge.plain_text(self.batch_id, lines, texts)
+                by_header = None if text else _plain_columns(texts, self.width)
+            else:
+                by_header = list(zip(*map(self.source.values, chunk), strict=True))
+            if text is None:
+                text = self.judge.copy_text(self.batch_id, lines, by_header)
+            if text is not None:
+                return [text]
+        if len(chunk) <= ROW_BY_ROW_ROWS:
+            return [self._row_by_row(chunk)]
+        half = len(chunk) // 2
+        return self.copy_text(chunk[:half]) + self.copy_text(chunk[half:])
+
+    def _row_by_row(self, chunk: list[Row]) -> str:
+        out = []
+        for row in chunk:
+            line, _, problem, _ = row
+            try:
+                if problem:
+                    raise RowError(problem)
+                values = self.parse(self.source.values(row))
+                for index, column, seen in self.unique:
+                    first = seen.get(values[index])
+                    if first is not None:
+                        raise RowError(
+                            f"duplicate {column} '{values[index]}': already on line {first} "
+                            "of this file, which was loaded — a file holds each record once; "
+                            "fix the export and re-deliver it if this row is the right one"
+                        )
+                user = self.keys.of(values) if self.keyed else None
+            except RowError as error:
+                self.rejected += 1
+                content = _copy_escape(self.source.content(row))
+                self.spill.write(f"{self.prefix}{line}\t{content}\t{_copy_escape(str(error))}\n")
+                log.info("%s line %d: %s — row quarantined", self.name, line, error)
+                continue
+            for index, _, seen in self.unique:
+                seen[values[index]] = line
+            fields = [str(self.batch_id), str(line)] + ([user] if self.keyed else [])
+            fields += [NULL if value is None else _csv_value(value) for value in values]
+            out.append(",".join(fields) + "\n")
+        return "".join(out)
+
+
+def _csv_value(value: str) -> str:
+    """A value as a field of COPY's CSV format (quoted when it must be, or is empty text)."""
+    if value and not NEEDS_QUOTES.search(value):
+        return value
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _plain_columns(texts: tuple[str, ...], width: int) -> list[list[str]]:
+    """The columns of plain CSV lines (each exactly ``width`` fields, no quotes or line ends)."""
+    flat = "\n".join(texts).replace("\n", ",").split(",")
+    return [flat[index::width] for index in range(width)]
+
+
 def _copy_rows(conn, entity: Entity, source, name: str, batch_id: int, keys: _Keys):
     """COPY the good rows into raw, spill the bad ones to a temporary file, then COPY those
     into quarantine; return (rows read, rows quarantined)."""
     columns = ["batch_id", "source_line"] + (["user_key"] if entity.key else []) + entity.targets
-    copy_rows = sql.SQL("copy {} ({}) from stdin").format(
+    copy_rows = sql.SQL("copy {} ({}) from stdin (format csv)").format(
         sql.Identifier("raw", entity.table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    parse = entity.row_parser(source.header)
-    unique = [(entity.names.index(column), column, {}) for column in entity.unique]
-    keyed = entity.key is not None
-    prefix = f"{_copy_escape(entity.source)}\t{batch_id}\t{_copy_escape(name)}\t"
-    read = rejected = 0
+    read = 0
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spill:
+        judged = _Rows(entity, source, name, batch_id, keys, spill)
+        rows = source.rows()
         with conn.cursor().copy(copy_rows) as copy:
-            write = copy.write_row
-            for line, row, problem in source.rows():
-                read += 1
-                try:
-                    if problem:
-                        raise RowError(problem)
-                    values = parse(row)
-                    for index, column, seen in unique:
-                        first = seen.get(values[index])
-                        if first is not None:
-                            raise RowError(
-                                f"duplicate {column} '{values[index]}': already on line {first} "
-                                "of this file, which was loaded — a file holds each record once; "
-                                "fix the export and re-deliver it if this row is the right one"
-                            )
-                    user = keys.of(values) if keyed else None
-                except RowError as error:
-                    rejected += 1
-                    reason = _copy_escape(str(error))
-                    spill.write(f"{prefix}{line}\t{_copy_escape(source.content())}\t{reason}\n")
-                    log.info("%s line %d: %s — row quarantined", name, line, error)
-                    continue
-                for index, _, seen in unique:
-                    seen[values[index]] = line
-                if keyed:
-                    write((batch_id, line, user, *values))
-                else:
-                    write((batch_id, line, *values))
-        if rejected:
+            while chunk := list(islice(rows, CHUNK_ROWS)):
+                read += len(chunk)
+                for text in judged.copy_text(chunk):
+                    copy.write(text)
+        if judged.rejected:
             spill.seek(0)
             with conn.cursor().copy(
                 f"copy quarantine.rejected_rows ({REJECTED_COLUMNS}) from stdin"
             ) as copy:
                 while chunk := spill.read(SPILL_CHUNK):
                     copy.write(chunk)
-    return read, rejected
+    return read, judged.rejected

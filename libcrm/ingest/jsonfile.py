@@ -1,0 +1,107 @@
+"""Read a JSON export (``{"<array>": [objects]}``) into numbered rows of text values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from libcrm.ingest.fields import Entity
+from libcrm.ingest.layout import Row, SourceFormatError, check_columns, detect_encoding
+
+
+def _flatten(record: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for name, value in record.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+class JsonFile:
+    """A JSON export ``{"<array>": [objects]}`` (the file's stem names the array).
+
+    Objects are flattened (``category.name``); ``header`` is every key seen, in entity order
+    first. ``line`` of a row is the object's position in the array (1-based).
+    """
+
+    def __init__(self, path: Path, name: str, entity: Entity) -> None:
+        self.name = name
+        data = path.read_bytes()
+        encoding, _ = detect_encoding(path)
+        try:
+            document = json.loads(data.decode(encoding, "surrogateescape").lstrip("\ufeff"))
+        except json.JSONDecodeError as error:
+            raise SourceFormatError(
+                name,
+                f"not valid JSON ({error.msg} at line {error.lineno}); nothing was "
+                "loaded — re-deliver the complete file and run the day again",
+            ) from None
+        records = document.get(path.stem) if isinstance(document, dict) else None
+        if not isinstance(records, list):
+            raise SourceFormatError(
+                name,
+                f"no '{path.stem}' array at the top level; nothing was loaded — "
+                "see docs/sources.md for the expected shape",
+            )
+        self._records = records
+        self._flat = [_flatten(r) if isinstance(r, dict) else None for r in records]
+        seen = dict.fromkeys(key for flat in self._flat if flat for key in flat)
+        self.header = [c for c in entity.names if c in seen] + [
+            k for k in seen if k not in entity.names
+        ]
+        if records:
+            self.extra, self.missing = check_columns(name, entity, self.header)
+        else:
+            self.extra, self.missing = [], []
+
+    def __enter__(self) -> JsonFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._records = []
+
+    def content(self, row: Row) -> str:
+        """The record of ``row`` (one returned by ``rows``) as JSON text."""
+        record = self._records[row[0] - 1]
+        text = json.dumps(record, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(record)
+        return text
+
+    @staticmethod
+    def values(row: Row) -> list[str] | None:
+        """The values of ``row`` (None when it cannot be read)."""
+        return row[1]
+
+    def rows(self) -> Iterator[Row]:
+        header = self.header
+        for position, flat in enumerate(self._flat, start=1):
+            if flat is None:
+                yield position, None, "is not a JSON object", None
+                continue
+            values = [_as_text(flat.get(column)) for column in header]
+            problem = None
+            for value in values:
+                if "\x00" in value:
+                    problem = "holds a NUL character, which a text column cannot store"
+                elif not value.isascii():
+                    try:
+                        value.encode("utf-8")
+                    except UnicodeEncodeError:
+                        problem = "holds bytes that are not UTF-8: re-export the file as UTF-8"
+            yield position, None if problem else values, problem, None

@@ -1,0 +1,69 @@
+"""What a source file must look like before its rows are read: its encoding, its columns, and
+the error that stops a file which cannot be loaded as its entity."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from libcrm.ingest.fields import Entity
+
+# Tried in order on the whole file: UTF-8 (a byte-order mark is dropped), then GBK's
+# superset, which Chinese gate and ILS systems commonly export. A file that is neither is read
+# as UTF-8 and the rows holding the bad bytes are quarantined.
+ENCODINGS = ("utf-8", "gb18030")
+SCAN_BYTES = 16 * 1024 * 1024  # read this much at a time when checking a file's encoding
+
+# line, values, problem, original text. Values are None when the row is unreadable (problem
+# says why) or a plain CSV line left unsplit: ask the file's ``values(row)``. Text is None
+# when the file renders it on demand: ask its ``content(row)``.
+Row = tuple[int, list[str] | None, str | None, str | None]
+
+
+class SourceFormatError(ValueError):
+    """A whole file cannot be loaded as its entity; the message names the file and the fix."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+
+
+def detect_encoding(path: Path) -> tuple[str, bool]:
+    """Return the first encoding of ``ENCODINGS`` the whole file decodes with (else UTF-8),
+    and whether the file is clean: decodable and free of NUL characters."""
+    for encoding in ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        has_nul = False
+        try:
+            with path.open("rb") as handle:
+                while chunk := handle.read(SCAN_BYTES):
+                    decoder.decode(chunk)
+                    has_nul = has_nul or b"\x00" in chunk
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding, not has_nul
+    return ENCODINGS[0], False
+
+
+def check_columns(name: str, entity: Entity, header: list[str]) -> tuple[list[str], list[str]]:
+    """Return (unknown columns, missing optional columns); raise on a missing required one."""
+    doubled = sorted({column for column in header if header.count(column) > 1})
+    if doubled:
+        raise SourceFormatError(
+            name,
+            f"column(s) {', '.join(doubled)} appear more than once in the header; "
+            "nothing was loaded — fix the export and run the day again",
+        )
+    known = set(entity.names)
+    absent = [column for column in entity.names if column not in header]
+    lacking = [column for column in entity.required if column in absent]
+    if lacking:
+        raise SourceFormatError(
+            name,
+            f"required column(s) {', '.join(lacking)} missing from the "
+            f"{'header' if name.endswith('.csv') else 'records'}; nothing was loaded — fix the "
+            "export (see docs/sources.md) and run the day again",
+        )
+    extra = [column for column in header if column not in known]
+    return extra, [column for column in absent if column not in lacking]
