@@ -21,25 +21,34 @@ def cap_per_class(
     remaining slots in score order when no other class is left, so a user with one interest
     still gets ``n`` books. Items of class ``-1`` (unclassified) are never capped.
     """
-    out_ids = np.zeros((len(ids), n), dtype=np.int64)
-    out_scores = np.full((len(ids), n), -np.inf)
-    for i in range(len(ids)):
-        valid = np.isfinite(scores[i])
-        candidates, values = ids[i][valid], scores[i][valid]
-        taken: dict[int, int] = {}
-        kept, spill = [], []
-        for position, item in enumerate(candidates):
-            klass = int(classes[item])
-            if klass < 0 or taken.get(klass, 0) < cap:
-                taken[klass] = taken.get(klass, 0) + 1
-                kept.append(position)
-            else:
-                spill.append(position)
-            if len(kept) == n:
-                break
-        chosen = sorted(kept + spill[: n - len(kept)])
-        out_ids[i, : len(chosen)] = candidates[chosen]
-        out_scores[i, : len(chosen)] = values[chosen]
+    rows, width = ids.shape
+    out_ids = np.zeros((rows, n), dtype=np.int64)
+    out_scores = np.full((rows, n), -np.inf)
+    if ids.size == 0:
+        return out_ids, out_scores
+    valid = np.isfinite(scores)
+    klass = np.where(valid, classes[ids], -1)
+    # A candidate's occurrence: how many earlier candidates of its row share its class.
+    position = np.broadcast_to(np.arange(width), ids.shape).ravel()
+    row = np.broadcast_to(np.arange(rows)[:, None], ids.shape).ravel()
+    order = np.lexsort((position, klass.ravel(), row))
+    row, sorted_class = row[order], klass.ravel()[order]
+    first = np.r_[True, (row[1:] != row[:-1]) | (sorted_class[1:] != sorted_class[:-1])]
+    starts = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+    occurrence = np.empty(len(order), dtype=np.int64)
+    occurrence[order] = np.arange(len(order)) - starts
+    occurrence = occurrence.reshape(ids.shape)
+    fits = valid & ((klass < 0) | (occurrence < cap))
+    kept = fits & (np.cumsum(fits, axis=1) <= n)
+    room = n - kept.sum(axis=1, keepdims=True)
+    spill = valid & ~fits
+    chosen = kept | (spill & (np.cumsum(spill, axis=1) <= room))
+    picked = np.argsort(~chosen, axis=1, kind="stable")[:, :n]
+    filled = np.take_along_axis(chosen, picked, axis=1)
+    out_ids[:, : picked.shape[1]] = np.where(filled, np.take_along_axis(ids, picked, axis=1), 0)
+    out_scores[:, : picked.shape[1]] = np.where(
+        filled, np.take_along_axis(scores, picked, axis=1), -np.inf
+    )
     return out_ids, out_scores
 
 
@@ -69,3 +78,8 @@ class Diversified:
 
     def closest_history(self, row: int, items: np.ndarray, history: np.ndarray) -> np.ndarray:
         return self.model.closest_history(row, items, history)
+
+    def closest_histories(
+        self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
+    ) -> np.ndarray:
+        return self.model.closest_histories(items, valid, history)

@@ -119,28 +119,36 @@ def recommend(catalogue: Catalogue, data_date: date, use_model: bool) -> Publish
     version = f"{'als' if use_model else 'popularity'}-{data_date:%Y%m%d}"
     published: list[tuple] = []
 
-    def emit(model, chosen, explain):
+    def emit(model, chosen, reasons):
+        """Append the rows of ``chosen`` users; ``reasons(ids, valid)`` gives a text per slot."""
         ids, scores = recommend_all(model, chosen, K, exclude, axes.blocked)
-        for row, user_items, user_scores in zip(chosen, ids, scores, strict=True):
-            valid = np.isfinite(user_scores)
-            user_items, user_scores = user_items[valid], user_scores[valid]
-            reasons = explain(row, user_items)
-            for rank, (item, score, reason) in enumerate(
-                zip(user_items, user_scores, reasons, strict=True), 1
-            ):
-                published.append((data.users[row], rank, data.items[item], float(score), reason))
+        valid = np.isfinite(scores)
+        users = np.broadcast_to(data.users[chosen][:, None], ids.shape)[valid]
+        ranks = np.cumsum(valid, axis=1)[valid]
+        texts = reasons(ids, valid)[valid]
+        published.extend(
+            zip(
+                users.tolist(),
+                ranks.tolist(),
+                data.items[ids[valid]].tolist(),
+                scores[valid].tolist(),
+                texts.tolist(),
+                strict=True,
+            )
+        )
 
     if use_model:
         by_department = GroupPopularity(axes.user_groups).fit(data.matrix)
+        department_reasons = np.array(
+            [DEPARTMENT_REASON.format(department=name) for name in axes.departments]
+            + [POPULAR_REASON],
+            dtype=object,
+        )
 
-        def popular_in_department(row, items):
-            code = axes.user_groups[row]
-            reason = (
-                DEPARTMENT_REASON.format(department=axes.departments[code])
-                if code >= 0
-                else POPULAR_REASON
-            )
-            return [reason] * len(items)
+        def popular_in_department(ids, valid):
+            codes = axes.user_groups[fallback]
+            text = department_reasons[np.where(codes >= 0, codes, len(department_reasons) - 1)]
+            return np.broadcast_to(text[:, None], ids.shape)
 
         emit(
             Diversified(by_department, axes.item_classes, CLASS_CAP),
@@ -151,15 +159,20 @@ def recommend(catalogue: Catalogue, data_date: date, use_model: bool) -> Publish
         emit(
             Popularity().fit(data.matrix),
             fallback,
-            lambda row, items: [POPULAR_REASON] * len(items),
+            lambda ids, valid: np.full(ids.shape, POPULAR_REASON, dtype=object),
         )
     if len(personal):
         model = personal_model(axes.user_groups, axes.item_classes).fit(data.matrix)
+        because = np.array(
+            [
+                f"because you borrowed 《{catalogue.item_titles.get(item, item)}》"
+                for item in data.items
+            ],
+            dtype=object,
+        )
 
-        def because(row, items):
-            closest = model.closest_history(row, items, seen[row].indices)
-            titles = [catalogue.item_titles.get(data.items[i], data.items[i]) for i in closest]
-            return [f"because you borrowed 《{title}》" for title in titles]
+        def closest_loan(ids, valid):
+            return because[model.closest_histories(ids, valid, seen[personal])]
 
-        emit(model, personal, because)
+        emit(model, personal, closest_loan)
     return Published(published, version, len(personal), len(fallback))
