@@ -18,6 +18,9 @@ measures wall time, rows per second and the stage's own peak resident memory (Vm
 same run it measures two references: a bare `psql \\copy` of the same gate log into a plain
 table, and bare implicit ALS (same matrix, same settings) fitting and recommending 10 items for
 every user. Raw results: `bench/results/<scale>.json`. This page is regenerated from them.
+The load average noted per scale says how busy the two cores were: a load near 1 is a quiet
+machine; the runs recorded here shared the machine with the test suite (load 2–4), so their
+times are upper bounds.
 
 Validation stages cost a near-constant 7–10 s each, most of it starting a process and
 importing Great Expectations; `transform` is the whole `dbt build` (models, snapshot and
@@ -55,6 +58,11 @@ def render(results: Path) -> str:
             f"Machine: {machine['cpus']} CPUs, {machine['platform']}, Python "
             f"{machine['python']}"
             + (f", measured {result['measured_at']}" if "measured_at" in result else "")
+            + (
+                f" with load average {result['load_average_at_end'][0]} at the end"
+                if "load_average_at_end" in result
+                else ""
+            )
             + ".\n"
         )
         for label, night in result["nights"].items():
