@@ -16,7 +16,7 @@ from tests.conftest import LANDING
 
 DAY = date(2026, 5, 1)
 BAD_BYTE = b"\xff"  # a lead byte neither UTF-8 nor GB18030 has
-PLACEHOLDER = "@@not-text@@"
+NOT_TEXT_MARK = "@@not-text@@"
 # Values a loader must store exactly as given.
 VERBATIM = [
     "Robert'); drop table raw.loans; --",
@@ -32,7 +32,7 @@ VERBATIM = [
 # Values a loader must quarantine, with a fragment of the reason.
 REFUSED = [
     ("nul \x00 byte", "NUL character"),
-    (PLACEHOLDER, "not UTF-8"),
+    (NOT_TEXT_MARK, "not UTF-8"),
 ]
 OVERSIZED = "x" * 2_000_000  # beyond the CSV field limit: the row is quarantined
 INJECTION = "2026-05-01 10:00:00'); drop table raw.loans; --"
@@ -82,7 +82,7 @@ def encode(entity, rows: list[dict]) -> bytes:
         writer.writeheader()
         writer.writerows(rows)
         text = buffer.getvalue()
-    return text.encode("utf-8").replace(PLACEHOLDER.encode(), b"caf" + BAD_BYTE)
+    return text.encode("utf-8").replace(NOT_TEXT_MARK.encode(), b"caf" + BAD_BYTE)
 
 
 @pytest.fixture(scope="module")
