@@ -73,7 +73,7 @@ def run(warehouse_url):
             ("dim_events", events),
             ("fct_event_attendance", attendance),
         ):
-            marks = sql.SQL(", ").join([sql.Placeholder()] * len(rows[0]))
+            marks = sql.SQL(", ").join(sql.SQL("%s") for _ in rows[0])
             insert = sql.SQL("insert into {} values ({})").format(
                 sql.Identifier("marts", table), marks
             )
