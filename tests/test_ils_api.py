@@ -14,10 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 
-from libcrm import ingest
+from libcrm import config, ingest
 from libcrm.ingest import ils_api
+from libcrm.pseudonym import user_key
 from libcrm.simulate import simulate
 from tests.test_simulate import TINY
 
@@ -29,6 +31,15 @@ TIMEOUT = 0.5  # the client's patience in these tests ...
 SLOW = 1.5  # ... and how long the slow page takes (once)
 FOLIO_STATUS = {"available": "Available", "on_loan": "Checked out", "lost": "Declared lost",
                 "withdrawn": "Withdrawn", "not_for_loan": "Restricted"}  # fmt: skip
+# Waiting holds take turns among FOLIO's open statuses, so each is read back as waiting.
+FOLIO_HOLD_STATUS = {"waiting": ("Open - Not yet filled", "Open - Awaiting pickup",
+                                 "Open - In transit"),
+                     "filled": ("Closed - Filled",), "expired": ("Closed - Pickup expired",),
+                     "cancelled": ("Closed - Cancelled",)}  # fmt: skip
+FOLIO_REQUEST_STATUS = {"pending": "Pending", "ordered": "Ordered", "purchased": "Received",
+                        "rejected": "Rejected"}  # fmt: skip
+HOLDS_PATH, PURCHASES_PATH = "/request-storage/requests", "/libcrm/purchase-requests"
+ILS_FILES = ("patrons.csv", "items.csv", "loans.csv", "holds.csv", "purchase_requests.csv")
 
 
 def utc(local: str) -> str | None:
@@ -61,19 +72,53 @@ def folio_records(kind: str, row: dict, updated: str) -> dict:
                 "materialType": {"name": row["material_type"]},
                 "status": {"name": FOLIO_STATUS[row["status"]]},
                 "metadata": {**meta, "createdDate": created}}  # fmt: skip
-    return {"id": row["loan_id"], "userId": row["patron_id"], "itemId": row["item_id"],
-            "loanDate": utc(row["checkout_at"]), "dueDate": utc(row["due_at"]),
-            "returnDate": utc(row["returned_at"]), "metadata": meta}  # fmt: skip
+    if kind == "loans":
+        return {"id": row["loan_id"], "userId": row["patron_id"], "itemId": row["item_id"],
+                "loanDate": utc(row["checkout_at"]), "dueDate": utc(row["due_at"]),
+                "returnDate": utc(row["returned_at"]), "metadata": meta}  # fmt: skip
+    if kind == "requests":
+        return folio_hold(row, meta)
+    return folio_purchase_request(row, meta)
+
+
+def folio_hold(row: dict, meta: dict) -> dict:
+    """A hold as a FOLIO request: it closes when filled, so filled_at is its closing time."""
+    assert row["filled_at"] in ("", row["closed_at"]), row  # the adapter relies on it
+    number = int(row["hold_id"].lstrip("H"))  # varies the request type and the open status
+    status, closed = row["status"], utc(row["closed_at"])
+    open_or_closed = FOLIO_HOLD_STATUS[status]
+    return {"id": row["hold_id"], "requestType": ("Hold", "Recall", "Page")[number % 3],
+            "requestLevel": "Item", "requesterId": row["patron_id"], "itemId": row["item_id"],
+            "requestDate": utc(row["placed_at"]),
+            "status": open_or_closed[number % len(open_or_closed)],
+            "cancelledDate": closed if status == "cancelled" else None,
+            "awaitingPickupRequestClosedDate": closed if status in ("filled", "expired") else None,
+            "fulfilmentPreference": "Hold Shelf", "metadata": meta}  # fmt: skip
+
+
+def folio_purchase_request(row: dict, meta: dict) -> dict:
+    """A purchase request in the record shape docs/sources.md asks a library to serve."""
+    isbn = [{"productId": row["isbn"], "productIdType": "ISBN"}] if row["isbn"] else []
+    return {"id": row["request_id"], "requesterId": row["patron_id"],
+            "titleOrPackage": row["title"],
+            "contributors": [{"contributor": row["author"]}] if row["author"] else [],
+            "details": {"productIds": isbn}, "customFields": {"clcClass": row["clc_class"]},
+            "requestDate": utc(row["requested_at"]), "status": FOLIO_REQUEST_STATUS[row["status"]],
+            "decisionDate": utc(row["decided_at"]), "itemId": row["item_id"] or None,
+            "metadata": meta}  # fmt: skip
 
 
 class FolioLibrary:
     """The API's state: every record in its latest state up to a day, with faults to inject."""
 
-    FILES = {"users": "patrons.csv", "items": "items.csv", "loans": "loans.csv"}
-    PATHS = {"/users": "users", "/inventory/items": "items", "/circulation/loans": "loans"}
+    FILES = {"users": "patrons.csv", "items": "items.csv", "loans": "loans.csv",
+             "requests": "holds.csv", "purchaseRequests": "purchase_requests.csv"}  # fmt: skip
+    PATHS = {"/users": "users", "/inventory/items": "items", "/circulation/loans": "loans",
+             HOLDS_PATH: "requests", PURCHASES_PATH: "purchaseRequests"}  # fmt: skip
 
     def __init__(self, landing: Path) -> None:
         self.landing = landing
+        self.paths = dict(self.PATHS)  # the collections this API offers
         self.records: dict[str, dict[str, dict]] = {}
         self.faults: dict[tuple[str, int], list[str]] = {}
         self.requests: list[tuple[str, int]] = []
@@ -115,7 +160,7 @@ def handler_for(library: FolioLibrary):
             library.requests.append((url.path, offset))
             if self.headers.get("X-Okapi-Token") != TOKEN:
                 return self.reply(401, {"errors": [{"message": "Invalid token"}]})
-            kind = library.PATHS.get(url.path)
+            kind = library.paths.get(url.path)
             if kind is None:
                 return self.reply(404, {"errors": [{"message": "No such path"}]})
             faults = library.faults.get((url.path, offset), [])
@@ -169,44 +214,51 @@ def rows(path: Path) -> list[tuple[str, ...]]:
 
 
 def assert_same_files(pulled: Path, exported: Path) -> None:
-    for name in ("patrons.csv", "items.csv", "loans.csv"):
+    for name in ILS_FILES:
         assert rows(pulled / name) == rows(exported / name), name
 
 
 def test_initial_and_incremental_pulls_rebuild_the_exports(server, exports, tmp_path):
     library, url = server
     library.as_of(FIRST)
-    library.faults = {("/circulation/loans", 2 * LIMIT): ["fail"], ("/users", LIMIT): ["slow"]}
+    failing = [("/circulation/loans", 2 * LIMIT), (HOLDS_PATH, 3 * LIMIT)]
+    slow = [("/users", LIMIT), (PURCHASES_PATH, 0)]
+    library.faults = {page: ["fail"] for page in failing} | {page: ["slow"] for page in slow}
     counts = ils_api.pull_day(
         url, TOKEN, FIRST, tmp_path, initial=True, client=client(url), limit=LIMIT
     )
-    assert counts["loans.csv"] > 3 * LIMIT
+    assert counts["loans.csv"] > 3 * LIMIT and counts["holds.csv"] > 3 * LIMIT
+    assert counts["purchase_requests.csv"] > 0
     assert_same_files(tmp_path / "ils" / FIRST.isoformat(), exports / "ils" / FIRST.isoformat())
-    assert library.requests.count(("/circulation/loans", 2 * LIMIT)) == 2  # failed, retried
-    assert library.requests.count(("/users", LIMIT)) == 2  # timed out, retried
+    for page in failing + slow:
+        assert library.requests.count(page) == 2, page  # failed or timed out, then retried
 
     second = FIRST + timedelta(days=1)
     library.as_of(second)
-    ils_api.pull_day(url, TOKEN, second, tmp_path, client=client(url), limit=LIMIT)
+    increment = ils_api.pull_day(url, TOKEN, second, tmp_path, client=client(url), limit=LIMIT)
+    assert 0 < increment["holds.csv"] < counts["holds.csv"]  # only the day's changes
     assert_same_files(tmp_path / "ils" / second.isoformat(), exports / "ils" / second.isoformat())
 
 
-def test_a_run_stopped_by_a_failing_page_resumes_without_duplicates(server, exports, tmp_path):
+@pytest.mark.parametrize("stuck", [("/circulation/loans", 3 * LIMIT), (HOLDS_PATH, 5 * LIMIT)])
+def test_a_run_stopped_by_a_failing_page_resumes_without_duplicates(
+    server, exports, tmp_path, stuck
+):
     library, url = server
     library.as_of(FIRST)
-    stuck = ("/circulation/loans", 3 * LIMIT)
     library.faults = {stuck: ["fail"] * ils_api.MAX_ATTEMPTS}
     with pytest.raises(ils_api.IlsApiError, match=r"failed 5 times .* resumes at this page"):
         ils_api.pull_day(url, TOKEN, FIRST, tmp_path, initial=True, client=client(url), limit=LIMIT)
     folder = tmp_path / "ils" / FIRST.isoformat()
-    assert not (folder / "loans.csv").exists()  # no half file where the loader would see it
+    name = library.FILES[library.PATHS[stuck[0]]]
+    assert not (folder / name).exists()  # no half file where the loader would see it
 
     library.requests.clear()
     ils_api.pull_day(url, TOKEN, FIRST, tmp_path, initial=True, client=client(url), limit=LIMIT)
-    loans = [r for r in library.requests if r[0] == "/circulation/loans"]
-    assert loans[0] == stuck  # resumed at the page that failed, not from the start
+    pages = [r for r in library.requests if r[0] == stuck[0]]
+    assert pages[0] == stuck  # resumed at the page that failed, not from the start
     assert_same_files(folder, exports / "ils" / FIRST.isoformat())
-    ids = [row[0] for row in rows(folder / "loans.csv")]
+    ids = [row[0] for row in rows(folder / name)]
     assert len(ids) == len(set(ids))
 
 
@@ -218,10 +270,92 @@ def test_a_rejected_token_stops_at_once_with_what_to_do(server, tmp_path):
     assert library.requests == [("/users", 0)]  # a 401 is not retried
 
 
-def test_pulled_files_load_like_exports(server, tmp_path, warehouse_url):
+def test_an_api_without_purchase_requests_still_delivers_the_rest(server, tmp_path, caplog):
     library, url = server
     library.as_of(FIRST)
+    del library.paths[PURCHASES_PATH]
+    counts = ils_api.pull_day(
+        url, TOKEN, FIRST, tmp_path, initial=True, client=client(url), limit=500
+    )
+    folder = tmp_path / "ils" / FIRST.isoformat()
+    delivered = [name for name in ILS_FILES if name != "purchase_requests.csv"]
+    assert sorted(counts) == sorted(delivered)
+    assert sorted(path.name for path in folder.iterdir()) == sorted(delivered)  # no leftovers
+    assert library.requests.count((PURCHASES_PATH, 0)) == 1  # a 404 is not retried
+    assert "purchase_requests.csv not written" in caplog.text
+
+    del library.paths[HOLDS_PATH]  # holds are part of FOLIO: their absence is an error
+    with pytest.raises(ils_api.IlsApiError, match=f"{HOLDS_PATH}.*HTTP 404.*check the URL"):
+        ils_api.pull_day(url, TOKEN, FIRST, tmp_path, initial=True, client=client(url))
+
+
+def test_request_statuses_and_closing_times_map_onto_the_export_vocabulary():
+    holds, purchases = (e for e in ils_api.ENDPOINTS if e.path in (HOLDS_PATH, PURCHASES_PATH))
+    request = {"id": "H1", "requesterId": "P1", "itemId": "I1",
+               "requestDate": "2026-03-16T01:00:00.000Z",
+               "metadata": {"updatedDate": "2026-03-16T04:00:00.000Z"}}  # fmt: skip
+    pickup, cancelled = "2026-03-16T02:00:00.000Z", "2026-03-16T03:00:00.000Z"
+    cases = [  # FOLIO status, closing dates -> status, filled_at, closed_at (local time)
+        ("Open - Awaiting delivery", {}, "waiting", "", ""),
+        ("Closed - Filled", {"awaitingPickupRequestClosedDate": pickup},
+         "filled", "2026-03-16 10:00:00", "2026-03-16 10:00:00"),
+        ("Closed - Filled", {}, "filled", "2026-03-16 12:00:00", "2026-03-16 12:00:00"),
+        ("Closed - Unfilled", {}, "expired", "", "2026-03-16 12:00:00"),
+        ("Closed - Cancelled", {"awaitingPickupRequestClosedDate": pickup,
+                                "cancelledDate": cancelled},
+         "cancelled", "", "2026-03-16 11:00:00"),
+        ("Closed - Denied", {}, "Closed - Denied", "", "2026-03-16 12:00:00"),  # unknown: kept
+    ]  # fmt: skip
+    for folio, dates, status, filled, closed in cases:
+        row = holds.row({**request, **dates, "status": folio}, LOCAL)
+        assert row == ["H1", "P1", "I1", "2026-03-16 09:00:00", status, filled, closed], folio
+
+    suggestion = {"id": "R1", "requesterId": "P1", "titleOrPackage": "Three Body",
+                  "details": {"productIds": [{"productId": "9787536692930"}]}}  # fmt: skip
+    for folio, status in [("Fully Received", "purchased"), ("Awaiting Receipt", "ordered"),
+                          ("Cancelled", "Cancelled")]:  # fmt: skip
+        row = purchases.row({**suggestion, "status": folio}, LOCAL)
+        assert row == ["R1", "P1", "Three Body", "", "9787536692930", "", "", status, "", ""]
+
+
+def raw_rows(url: str, table: str, columns: list[str]) -> set[tuple[str, ...]]:
+    """Rows of a raw table as export text: user_key first, then the file's columns."""
+    listed = ", ".join(f"coalesce({column}::text, '')" for column in ["user_key", *columns])
+    with psycopg.connect(url) as conn:
+        return set(conn.execute(f"select {listed} from raw.{table}").fetchall())  # noqa: S608
+
+
+def test_pulled_files_load_like_exports(server, exports, tmp_path, warehouse_url):
+    library, url = server
+    library.as_of(FIRST)
+    # Two records the loader must refuse, with a reason: a title-level request no copy is
+    # assigned to yet, and a purchase request status the adapter does not map.
+    unassigned = min(library.records["requests"])
+    library.records["requests"][unassigned].update(requestLevel="Title", itemId=None)
+    cancelled = min(library.records["purchaseRequests"])
+    library.records["purchaseRequests"][cancelled]["status"] = "Cancelled"
     ils_api.pull_day(url, TOKEN, FIRST, tmp_path, initial=True, client=client(url), limit=500)
     results = ingest.ingest_source("ils", FIRST, warehouse_url, tmp_path)
-    assert [r.entity for r in results] == ["patrons", "items", "loans"]
-    assert all(r.rows_read > 0 and r.rows_quarantined == 0 for r in results)
+
+    assert [r.entity for r in results] == [name.removesuffix(".csv") for name in ILS_FILES]
+    assert all(r.rows_read == r.rows_loaded + r.rows_quarantined > 0 for r in results)
+    assert {r.entity: r.rows_quarantined for r in results} == {
+        "patrons": 0, "items": 0, "loans": 0, "holds": 1, "purchase_requests": 1
+    }  # fmt: skip
+    with psycopg.connect(warehouse_url) as conn:
+        query = "select file, content, reason from quarantine.rejected_rows"
+        refused = sorted(conn.execute(query).fetchall())
+    assert [(Path(file).name, content.split(",")[0]) for file, content, _ in refused] == [
+        ("holds.csv", unassigned), ("purchase_requests.csv", cancelled)
+    ]  # fmt: skip
+    assert "item_id" in refused[0][2] and "'Cancelled'" in refused[1][2]
+
+    # Everything else is the simulator's own export, under the same pseudonyms.
+    secret = config.pseudonym_key()
+    for table, refused_id in (("holds", unassigned), ("purchase_requests", cancelled)):
+        with (exports / "ils" / FIRST.isoformat() / f"{table}.csv").open(encoding="utf-8") as f:
+            exported = list(csv.reader(f))
+        expected = {
+            (user_key(secret, row[1]), *row) for row in exported[1:] if row[0] != refused_id
+        }
+        assert raw_rows(warehouse_url, table, exported[0]) == expected, table

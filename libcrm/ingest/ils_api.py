@@ -1,15 +1,18 @@
-"""Pull patrons, items and loans from a FOLIO-style ILS REST API into the landing folder.
+"""Pull patrons, items, loans, holds and purchase requests from a FOLIO-style ILS REST API.
 
-The adapter writes the same ``patrons.csv``, ``items.csv`` and ``loans.csv`` an export would,
-instead of loading ``raw`` itself: the loaders stay the single way into ``raw``, so API rows get
-exactly the same parsing, quarantine, pseudonyms, audit and day-level transaction as exported
-files, and the landing folder keeps a replayable copy of what the API said that night.
+The adapter writes the same ``patrons.csv``, ``items.csv``, ``loans.csv``, ``holds.csv`` and
+``purchase_requests.csv`` an export would into the landing folder, instead of loading ``raw``
+itself: the loaders stay the single way into ``raw``, so API rows get exactly the same parsing,
+quarantine, pseudonyms, audit and day-level transaction as exported files, and the landing
+folder keeps a replayable copy of what the API said that night.
 
 Paging is ``offset``/``limit`` over records sorted by id; an increment asks for records whose
 ``metadata.updatedDate`` falls in the day (in the library's time zone). A page that fails with
 a 5xx, 429, a timeout or a dropped connection is retried with exponential back-off. Progress is
 checkpointed after every page, so a run that stops half-way resumes at the next page without
-writing a record twice; the CSV appears only when the entity is complete.
+writing a record twice; the CSV appears only when the entity is complete. Purchase requests
+come from an endpoint FOLIO does not define (see docs/sources.md); an API without it answers
+404 and the night goes on without ``purchase_requests.csv``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from libcrm import config
-from libcrm.ingest.sources import ITEMS, LOANS, PATRONS
+from libcrm.ingest.fields import Entity
+from libcrm.ingest.sources import HOLDS, ITEMS, LOANS, PATRONS, PURCHASE_REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +58,43 @@ ITEM_STATUS = {
     "In transit": "on_loan", "Declared lost": "lost", "Aged to lost": "lost", "Missing": "lost",
     "Withdrawn": "withdrawn", "Restricted": "not_for_loan", "Unavailable": "not_for_loan",
 }  # fmt: skip
+# FOLIO request statuses -> the statuses of holds.csv. Every request type (Hold, Recall, Page)
+# is a patron waiting for a particular copy, so all of them are holds.
+HOLD_STATUS = {
+    "Open - Not yet filled": "waiting", "Open - Awaiting pickup": "waiting",
+    "Open - In transit": "waiting", "Open - Awaiting delivery": "waiting",
+    "Closed - Filled": "filled", "Closed - Unfilled": "expired",
+    "Closed - Pickup expired": "expired", "Closed - Cancelled": "cancelled",
+}  # fmt: skip
+# Purchase request statuses (named like FOLIO order lines' receipt statuses where one fits)
+# -> the statuses of purchase_requests.csv.
+REQUEST_STATUS = {
+    "Pending": "pending", "Ordered": "ordered", "Awaiting Receipt": "ordered",
+    "Received": "purchased", "Fully Received": "purchased", "Rejected": "rejected",
+}  # fmt: skip
+STATUS_NAMES = {"item_status": ITEM_STATUS, "hold_status": HOLD_STATUS,
+                "request_status": REQUEST_STATUS}  # fmt: skip
 
 
 class IlsApiError(RuntimeError):
     """The ILS API refused or kept failing; the message says which request and what to do."""
 
 
-def _get(record: dict, path: str) -> object:
-    """The value at a dotted path (``a.b``); lists give their first element; ``x+y`` joins."""
+class EndpointMissing(IlsApiError):
+    """The API answered 404: it does not offer the collection asked for."""
+
+
+Field = str | Callable[[dict], object]  # a dotted path into the record, or a function of it
+
+
+def _get(record: dict, path: Field) -> object:
+    """The value of a field of a record.
+
+    A field is a function of the record or a dotted path (``a.b``); lists give their first
+    element, and ``x+y`` joins the values of two paths with a space.
+    """
+    if callable(path):
+        return path(record)
     if "+" in path:
         parts = (_get(record, part) for part in path.split("+"))
         return " ".join(str(part) for part in parts if part not in (None, "")) or None
@@ -81,9 +114,13 @@ class Endpoint:
 
     path: str
     array: str
-    file_name: str
-    columns: list[str]
-    fields: dict[str, tuple[str, str]]  # export column -> (API field path, kind)
+    entity: Entity  # the export file the records become
+    fields: dict[str, tuple[Field, str]]  # export column -> (API field, kind), in file order
+    optional: bool = False  # an API may not offer it: a 404 skips the file instead of failing
+
+    @property
+    def file_name(self) -> str:
+        return self.entity.file_name
 
     def row(self, record: dict, zone: ZoneInfo) -> list[str]:
         return [_convert(_get(record, p), kind, zone) for p, kind in self.fields.values()]
@@ -97,8 +134,8 @@ def _convert(value: object, kind: str, zone: ZoneInfo) -> str:
         if moment.tzinfo is not None:
             moment = moment.astimezone(zone).replace(tzinfo=None)
         return moment.strftime("%Y-%m-%d %H:%M:%S" if kind == "time" else "%Y-%m-%d")
-    if kind == "status":
-        return ITEM_STATUS.get(str(value), str(value))
+    if kind in STATUS_NAMES:
+        return STATUS_NAMES[kind].get(str(value), str(value))
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -125,7 +162,7 @@ ITEM_FIELDS = {
     "call_number": ("effectiveCallNumberComponents.callNumber", "text"),
     "clc_class": ("customFields.clcClass", "text"),
     "material_type": ("materialType.name", "text"),
-    "status": ("status.name", "status"),
+    "status": ("status.name", "item_status"),
     "acquired_on": ("metadata.createdDate", "date"),
 }
 LOAN_FIELDS = {
@@ -136,11 +173,53 @@ LOAN_FIELDS = {
     "due_at": ("dueDate", "time"),
     "returned_at": ("returnDate", "time"),
 }
+
+
+def _closed_at(request: dict) -> object:
+    """When a closed request closed: FOLIO's own closing dates, else its last update."""
+    if not str(request.get("status", "")).startswith("Closed"):
+        return None
+    return (
+        request.get("cancelledDate")
+        or request.get("awaitingPickupRequestClosedDate")
+        or _get(request, "metadata.updatedDate")
+    )
+
+
+def _filled_at(request: dict) -> object:
+    """A filled request closed when the copy was checked out to the requester."""
+    return _closed_at(request) if request.get("status") == "Closed - Filled" else None
+
+
+HOLD_FIELDS = {
+    "hold_id": ("id", "text"),
+    "patron_id": ("requesterId", "text"),
+    "item_id": ("itemId", "text"),
+    "placed_at": ("requestDate", "time"),
+    "status": ("status", "hold_status"),
+    "filled_at": (_filled_at, "time"),
+    "closed_at": (_closed_at, "time"),
+}
+PURCHASE_REQUEST_FIELDS = {
+    "request_id": ("id", "text"),
+    "patron_id": ("requesterId", "text"),
+    "title": ("titleOrPackage", "text"),
+    "author": ("contributors.contributor", "text"),
+    "isbn": ("details.productIds.productId", "text"),
+    "clc_class": ("customFields.clcClass", "text"),
+    "requested_at": ("requestDate", "time"),
+    "status": ("status", "request_status"),
+    "decided_at": ("decisionDate", "time"),
+    "item_id": ("itemId", "text"),
+}
 ENDPOINTS = (
-    Endpoint("/users", "users", PATRONS.file_name, PATRONS.names, USER_FIELDS),
-    Endpoint("/inventory/items", "items", ITEMS.file_name, ITEMS.names, ITEM_FIELDS),
-    Endpoint("/circulation/loans", "loans", LOANS.file_name, LOANS.names, LOAN_FIELDS),
-)
+    Endpoint("/users", "users", PATRONS, USER_FIELDS),
+    Endpoint("/inventory/items", "items", ITEMS, ITEM_FIELDS),
+    Endpoint("/circulation/loans", "loans", LOANS, LOAN_FIELDS),
+    Endpoint("/request-storage/requests", "requests", HOLDS, HOLD_FIELDS),
+    Endpoint("/libcrm/purchase-requests", "purchaseRequests", PURCHASE_REQUESTS,
+             PURCHASE_REQUEST_FIELDS, optional=True),
+)  # fmt: skip
 
 
 def day_query(day: date, initial: bool, zone: ZoneInfo) -> str:
@@ -185,9 +264,8 @@ class IlsClient:
             except urllib.error.HTTPError as error:
                 if error.code not in TRANSIENT_STATUS:
                     hint = "check LIBCRM_ILS_TOKEN" if error.code in (401, 403) else "check the URL"
-                    raise IlsApiError(
-                        f"GET {url}: HTTP {error.code} {error.reason}; {hint}"
-                    ) from None
+                    failure = EndpointMissing if error.code == 404 else IlsApiError
+                    raise failure(f"GET {url}: HTTP {error.code} {error.reason}; {hint}") from None
                 problem = f"HTTP {error.code}"
             except TRANSIENT_ERRORS as error:
                 problem = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
@@ -226,7 +304,7 @@ def pull_endpoint(
         handle.seek(state["bytes"])
         writer = csv.writer(handle, lineterminator="\n")
         if state["bytes"] == 0:
-            writer.writerow(endpoint.columns)
+            writer.writerow(endpoint.entity.names)
         while True:
             page = client.page(endpoint.path, query, state["offset"], limit)
             records = page.get(endpoint.array) or []
@@ -278,14 +356,27 @@ def pull_day(
     Returns
     -------
     dict
-        File name -> records written.
+        File name -> records written; an optional collection the API does not offer is left out.
     """
     zone = ZoneInfo(timezone)
     folder = (landing or config.landing_dir()) / "ils" / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     client = client or IlsClient(base_url, token)
     query = day_query(day, initial, zone)
-    return {e.file_name: pull_endpoint(client, e, folder, query, zone, limit) for e in ENDPOINTS}
+    counts: dict[str, int] = {}
+    for endpoint in ENDPOINTS:
+        try:
+            counts[endpoint.file_name] = pull_endpoint(client, endpoint, folder, query, zone, limit)
+        except EndpointMissing:
+            if not endpoint.optional:
+                raise
+            for leftover in _checkpoint(folder, endpoint):
+                leftover.unlink(missing_ok=True)
+            log.warning(
+                "%s answers 404 for %s: %s not written (see docs/sources.md to offer it)",
+                client.base_url, endpoint.path, endpoint.file_name,
+            )  # fmt: skip
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
