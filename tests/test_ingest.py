@@ -186,6 +186,31 @@ def test_a_stray_byte_quarantines_its_row_and_keeps_the_others_intact(warehouse_
     assert reason.startswith("holds bytes that are not UTF-8 (0xff at byte 37 of the line)")
 
 
+def test_lines_with_a_field_too_many_or_too_few_are_quarantined(loaded, warehouse_url, landing):
+    # The surplus and the missing field cancel out: the file holds as many commas as four
+    # fields per line need, yet two of its lines are not records of four fields.
+    folder = landing / "gate" / "2026-03-20"
+    folder.mkdir(parents=True)
+    (folder / "gate_log.csv").write_text(
+        "card_number,timestamp,direction,gate_id\n"
+        "2023000001,2026-03-20 09:00:00,in,G1\n"
+        "2023000001,2026-03-20 10:00:00,out,G1,surplus\n"
+        "2023000002,2026-03-20 11:00:00,in\n"
+        "2023000002,2026-03-20 12:00:00,out,G2\n"
+    )
+    (result,) = ingest.ingest_source("gate", date(2026, 3, 20), warehouse_url, landing)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 2, 2)
+    with psycopg.connect(warehouse_url) as conn:
+        rejected = conn.execute(
+            "select line, reason from quarantine.rejected_rows where batch_id = %s order by line",
+            [result.batch_id],
+        ).fetchall()
+    assert rejected == [
+        (3, "has 5 fields but the header has 4: check quoting"),
+        (4, "has 3 fields but the header has 4: check quoting"),
+    ]
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -78,20 +78,22 @@ def test_a_crash_half_way_through_a_file_leaves_none_of_the_days_batches(
     day = date(2026, 4, 1)
     put(tmp_path, "ils", day, "patrons.csv", patrons_csv())
     put(tmp_path, "ils", day, "loans.csv", loans_csv(200))
-    whole = readers.CsvFile.rows
+    whole = readers.CsvFile.pieces
 
-    def rows_then_crash(self):
-        for count, row in enumerate(whole(self)):
-            if self.name.endswith("loans.csv") and count == 100:
+    def half_then_crash(self, size):
+        for piece in whole(self, size):
+            if self.name.endswith("loans.csv"):
+                rows = piece.rows() if isinstance(piece, readers.PlainBlock) else piece
+                yield rows[:100]  # sent to COPY before the crash
                 raise RuntimeError("the loader died half-way through loans.csv")
-            yield row
+            yield piece
 
-    monkeypatch.setattr(readers.CsvFile, "rows", rows_then_crash)
+    monkeypatch.setattr(readers.CsvFile, "pieces", half_then_crash)
     with pytest.raises(RuntimeError, match="half-way"):
         ingest.ingest_source("ils", day, warehouse_url, tmp_path)
     assert nothing_loaded(warehouse_url, day)  # patrons.csv, loaded first, was rolled back too
 
-    monkeypatch.setattr(readers.CsvFile, "rows", whole)
+    monkeypatch.setattr(readers.CsvFile, "pieces", whole)
     results = ingest.ingest_source("ils", day, warehouse_url, tmp_path)
     assert [(r.entity, r.rows_loaded) for r in results] == [("patrons", 4), ("loans", 200)]
 

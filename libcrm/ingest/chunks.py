@@ -12,13 +12,13 @@ as it would row by row, only faster.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from itertools import repeat
 from operator import itemgetter
 
 from libcrm.ingest.fields import Column, Entity, RowError, text, timestamp
-from libcrm.ingest.shapes import field_pattern, line_pattern
+from libcrm.ingest.shapes import line_finder
 from libcrm.pseudonym import user_key
 
 NULL = ""  # an unquoted empty value is NULL in COPY's CSV format
@@ -83,22 +83,33 @@ class ChunkJudge:
             entity.key_is_card, secret, cards, known
         )  # fmt: skip
         self.valid_days: set[str] = set()
+        # Columns whose values the judge needs: unique ones and the key.
+        self.captured = sorted({index for index, _ in self.unique} | ({self.key} - {-1}))
         documented = header == entity.names
-        self.lines = line_pattern(entity) if documented else None
-        self.fields = {index: field_pattern(index) for index, _ in self.unique}
-        if self.key >= 0:
-            self.fields[self.key] = field_pattern(self.key)
+        self.lines = line_finder(entity, self.captured) if documented else None
 
     def plain_text(
-        self, batch_id: int, lines: tuple[int, ...], texts: tuple[str, ...]
+        self,
+        batch_id: int,
+        lines: Sequence[int],
+        texts: Sequence[str],
+        ended: str | None = None,
     ) -> str | None:
         """COPY text of plain lines laid out as documented, passed on as they are; None when
-        a line does not certainly hold valid values."""
-        ended = "\n".join(texts) + "\n"
-        if self.lines is None or not self.lines.fullmatch(ended):
+        a line does not certainly hold valid values. ``ended`` is the lines joined, each
+        ended by ``\\n``, when the caller has it."""
+        if self.lines is None:
             return None
+        if ended is None:
+            ended = "\n".join(texts) + "\n"
         count = len(lines)
-        columns = {index: pattern.findall(ended) for index, pattern in self.fields.items()}
+        matched = self.lines.findall(ended)  # one match per valid line
+        if len(matched) != count:
+            return None
+        if len(self.captured) <= 1:  # findall gives the captured value, or the whole line
+            columns = dict.fromkeys(self.captured, matched)
+        else:
+            columns = dict(zip(self.captured, map(list, zip(*matched, strict=True)), strict=True))
         for index, found in self.unique:
             if len(set(columns[index])) != count or not found.keys().isdisjoint(columns[index]):
                 return None
@@ -176,8 +187,10 @@ class ChunkJudge:
 
     def _keys(self, column: list[str]) -> list[str] | None:
         if self.key_is_card:
-            keys = list(map(self.cards.get, column))
-            return None if None in keys else keys
+            try:
+                return list(map(self.cards.__getitem__, column))
+            except KeyError:
+                return None
         known = self.known
         for patron in set(column).difference(known):
             known[patron] = user_key(self.secret, patron)

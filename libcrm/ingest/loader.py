@@ -13,16 +13,16 @@ import logging
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from libcrm.ingest.chunks import NEEDS_QUOTES, NULL, ChunkJudge
 from libcrm.ingest.fields import Entity, RowError
 from libcrm.ingest.layout import Row
-from libcrm.ingest.readers import open_source
+from libcrm.ingest.readers import PlainBlock, open_source, pieces
 from libcrm.pseudonym import user_key
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,19 @@ class _Rows:
         self.prefix = f"{_copy_escape(entity.source)}\t{batch_id}\t{_copy_escape(name)}\t"
         self.rejected = 0
 
+    def block_text(self, block: PlainBlock) -> list[str]:
+        """COPY text of a plain block: passed on whole when the judge accepts it, else
+        judged in chunks of rows."""
+        text = self.judge.plain_text(self.batch_id, block.lines, block.texts, block.text)
+        if text is not None:
+            return [text]
+        rows = block.rows()
+        return [
+            text
+            for start in range(0, len(rows), CHUNK_ROWS)
+            for text in self.copy_text(rows[start : start + CHUNK_ROWS])
+        ]
+
     def copy_text(self, chunk: list[Row]) -> list[str]:
         """COPY text of the chunk's good rows, in order; a chunk the judge declines is split
         in two until the pieces are small enough to judge row by row."""
@@ -249,11 +262,16 @@ def _copy_rows(conn, entity: Entity, source, name: str, batch_id: int, keys: _Ke
     read = 0
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spill:
         judged = _Rows(entity, source, name, batch_id, keys, spill)
-        rows = source.rows()
-        with conn.cursor().copy(copy_rows) as copy:
-            while chunk := list(islice(rows, CHUNK_ROWS)):
-                read += len(chunk)
-                for text in judged.copy_text(chunk):
+        cursor = conn.cursor()
+        with cursor.copy(copy_rows, writer=QueuedLibpqWriter(cursor)) as copy:
+            for piece in pieces(source, CHUNK_ROWS):
+                if isinstance(piece, PlainBlock):
+                    read += len(piece.texts)
+                    texts = judged.block_text(piece)
+                else:
+                    read += len(piece)
+                    texts = judged.copy_text(piece)
+                for text in texts:
                     copy.write(text)
         if judged.rejected:
             spill.seek(0)

@@ -11,14 +11,15 @@ import csv
 import io
 from collections import deque
 from collections.abc import Iterator
-from itertools import repeat
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from libcrm.ingest.fields import Entity
 from libcrm.ingest.jsonfile import JsonFile
 from libcrm.ingest.layout import Row, SourceFormatError, check_columns, detect_encoding
 
-__all__ = ["CsvFile", "JsonFile", "SourceFormatError", "open_source"]
+__all__ = ["CsvFile", "JsonFile", "PlainBlock", "SourceFormatError", "open_source", "pieces"]
 
 # Characters of whole lines decoded and checked at a time: large enough that the per-block work
 # is negligible, small enough that a quoted line sends few others through the CSV parser.
@@ -68,30 +69,69 @@ class _Lines:
             self.pending.append(text)
             yield text
 
-    def block(self) -> list[str]:
-        """The next whole lines of a clean file, about ``BLOCK_CHARS`` of them ([] at the end)."""
-        return self.text.readlines(BLOCK_CHARS)
+    def block(self) -> str:
+        """The next whole lines of a clean file as one text, about ``BLOCK_CHARS`` of them
+        ("" at the end)."""
+        text = self.text.read(BLOCK_CHARS)
+        return text + self.text.readline() if text and not text.endswith("\n") else text
 
 
-def _plain_texts(lines: list[str], width: int) -> list[str] | None:
-    """The block's lines without their ends when every line is a plain record of ``width``
-    fields: no quote, no empty line, no stray carriage return, nothing beyond the field limit.
-    The CSV parser reads such a line exactly as ``text.split(",")``. Else None."""
-    joined = "".join(lines)
-    if '"' in joined:
+@dataclass(frozen=True)
+class PlainBlock:
+    """Consecutive plain records of a CSV file, starting at line ``first``.
+
+    ``texts`` are the lines without their ends; ``text`` is all of them, each ended by ``\\n``.
+    The CSV parser would read each line exactly as ``line.split(",")``. The block holds as many
+    commas as ``width`` fields per line need; whether each line has ``width`` fields is left to
+    the judge's line pattern, or checked by ``rows``.
+    """
+
+    first: int
+    texts: list[str]
+    text: str
+    width: int
+
+    @property
+    def lines(self) -> range:
+        return range(self.first, self.first + len(self.texts))
+
+    def rows(self) -> list[Row]:
+        """The block as rows, for a closer look row by row; a line with another number of
+        fields than ``width`` comes with the problem the CSV parser would name."""
+        commas = self.width - 1
+        return [
+            (line, None, None if text.count(",") == commas else
+             _width_problem(text.count(",") + 1, self.width), text)
+            for line, text in zip(self.lines, self.texts, strict=True)
+        ]  # fmt: skip
+
+
+def _width_problem(fields: int, width: int) -> str:
+    return f"has {fields} fields but the header has {width}: check quoting"
+
+
+def _plain_texts(block: str, width: int) -> tuple[list[str], str] | None:
+    """The block's lines without their ends, and the block with every line ended by ``\\n``,
+    when its lines are plain records: no quote, no empty line, no stray carriage return,
+    nothing beyond the field limit, as many commas as ``width`` fields per line need. Else
+    None."""
+    if '"' in block:
         return None
-    if "\r" in joined:
-        joined = joined.replace("\r\n", "\n")
-        if "\r" in joined:
+    if "\r" in block:
+        block = block.replace("\r\n", "\n")
+        if "\r" in block:
             return None
-    texts = joined.split("\n")
-    if not texts[-1]:
-        texts.pop()
-    if len(texts) != len(lines) or "" in texts or max(map(len, texts)) > MAX_FIELD_CHARS:
+    if not block.endswith("\n"):
+        block += "\n"
+    if block.startswith("\n") or "\n\n" in block:
         return None
-    if set(map(str.count, texts, repeat(","))) != {width - 1}:
+    texts = block.split("\n")
+    texts.pop()
+    if len(block) > MAX_FIELD_CHARS and max(map(len, texts)) > MAX_FIELD_CHARS:
         return None
-    return texts
+    if block.count(",") != (width - 1) * len(texts):
+        return None
+    return texts, block
 
 
 class CsvFile:
@@ -144,27 +184,36 @@ class CsvFile:
     def rows(self) -> Iterator[Row]:
         """Yield ``(line, values, problem, text)`` per record; empty lines are skipped.
 
-        A block of plain lines is checked without a Python step per line and its records come
-        with ``values`` None: their values are ``text.split(",")`` (see ``values``). A block
-        holding anything else (quotes, empty lines, odd line ends) goes through the CSV parser.
+        Records of a plain block come with ``values`` None: their values are
+        ``text.split(",")`` (see ``values``).
+        """
+        for piece in self.pieces():
+            yield from piece.rows() if isinstance(piece, PlainBlock) else piece
+
+    def pieces(self, size: int = 8192) -> Iterator[PlainBlock | list[Row]]:
+        """The file's records as plain blocks and lists of at most ``size`` rows, in order.
+
+        A block of plain lines is checked without a Python step per line. A block holding
+        anything else (quotes, empty lines, odd line ends), or a file with undecodable bytes or
+        NUL characters, goes through the CSV parser.
         """
         lines, width = self._lines, len(self.header)
         if not lines.clean:
-            yield from self._parsed_rows(until_block_end=False)
+            yield from _batched(self._parsed_rows(until_block_end=False), size)
             return
         while True:
             if lines.queued:
-                yield from self._parsed_rows(until_block_end=True)
+                yield from _batched(self._parsed_rows(until_block_end=True), size)
             block = lines.block()
             if not block:
                 return
-            texts = _plain_texts(block, width)
-            if texts is None:
-                lines.queued.extend(block)
+            plain = _plain_texts(block, width)
+            if plain is None:
+                lines.queued.extend(io.StringIO(block, newline="").readlines())
                 continue
-            first = lines.count + 1
+            texts, text = plain
+            yield PlainBlock(lines.count + 1, texts, text, width)
             lines.count += len(texts)
-            yield from zip(range(first, first + len(texts)), repeat(None), repeat(None), texts)
 
     def _parsed_rows(self, until_block_end: bool) -> Iterator[Row]:
         """Records read by the CSV parser: all of them, or those starting in the queued block."""
@@ -186,13 +235,24 @@ class CsvFile:
             if lines.problem:
                 yield line, None, lines.problem, self._pending_text()
             elif len(row) != width:
-                problem = f"has {len(row)} fields but the header has {width}: check quoting"
-                yield line, None, problem, self._pending_text()
+                yield line, None, _width_problem(len(row), width), self._pending_text()
             else:
                 yield line, row, None, self._pending_text()
 
     def _pending_text(self) -> str:
         return "".join(self._lines.pending).rstrip("\r\n")
+
+
+def _batched(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def pieces(source: CsvFile | JsonFile, size: int) -> Iterator[PlainBlock | list[Row]]:
+    """A source's records as plain blocks (CSV only) and lists of at most ``size`` rows."""
+    if isinstance(source, CsvFile):
+        return source.pieces(size)
+    return _batched(source.rows(), size)
 
 
 def open_source(path: Path, name: str, entity: Entity) -> CsvFile | JsonFile:

@@ -1,4 +1,4 @@
-"""Regular expressions matching whole plain CSV lines whose every value is certainly valid.
+"""Regular expressions matching plain CSV lines whose every value is certainly valid.
 
 Each value pattern accepts a subset of what the column's parser in ``fields.py`` accepts, and
 only text PostgreSQL reads into the same value the parser's canonical form gives, with no
@@ -30,13 +30,15 @@ VALUE_SHAPES = {text: TEXT, timestamp: f"{DATE} {TIME}", day: DATE, integer: INT
                 boolean: BOOLEAN}  # fmt: skip
 
 
-def line_pattern(entity: Entity) -> re.Pattern[str] | None:
-    """A pattern matching lines laid out as ``entity.names``, each ended by ``\\n`` and each
-    value certainly valid; None when a column's parser has no such shape. Every line is an
-    atomic group, so a line that does not match costs its own length, never a backtrack
-    through the lines before it."""
+def line_finder(entity: Entity, captured: list[int]) -> re.Pattern[str] | None:
+    """A pattern whose ``findall`` gives one match per line laid out as ``entity.names``,
+    ended by ``\\n``, whose every value is certainly valid; a line that is not gets none.
+
+    Each match captures the values of the columns at ``captured`` (in that order). None when a
+    column's parser has no such shape.
+    """
     values = []
-    for column in entity.columns:
+    for index, column in enumerate(entity.columns):
         accepted = getattr(column.parse, "accepted", None)
         if accepted is not None:
             shape = "(?:" + "|".join(map(re.escape, accepted)) + ")"
@@ -44,12 +46,6 @@ def line_pattern(entity: Entity) -> re.Pattern[str] | None:
             shape = VALUE_SHAPES[column.parse]
         else:
             return None
-        values.append(f"(?:{shape})" if column.required else f"(?:{shape})?")
-    line = ",".join(values)
-    return re.compile(f"(?>{line}\n)++")
-
-
-def field_pattern(index: int) -> re.Pattern[str]:
-    """A pattern whose ``findall`` over plain lines, each ended by ``\\n``, gives field
-    ``index`` of every line (each match takes one whole line, so nothing is scanned twice)."""
-    return re.compile(f"(?:[^,\n]*,){{{index}}}([^,\n]*)[^\n]*\n")
+        value = f"(?:{shape})" if column.required else f"(?:{shape})?"
+        values.append(f"({value})" if index in captured else value)
+    return re.compile("^" + ",".join(values) + "\n", re.MULTILINE)
