@@ -92,10 +92,11 @@ def implicit_reference(day: date) -> tuple[int, dict[str, float]]:
     """Bare implicit on the production matrix: fit, then top 10 for every row.
 
     Returns the rows recommended and the seconds of each step; compare ``fit`` + ``recommend``
-    with the ``books`` step of the nightly recommend stage.
+    with ``books_train`` + ``books_recommend_all`` of the nightly recommend stage.
 
-    The same matrix and ALS settings as the nightly ``books`` step, without the department
-    blend, class cap, explanations or fallbacks, so the two times show libcrm's overhead.
+    The same matrix (``recsys.resources.production_axes``) and ALS settings as the nightly
+    books step, without the department blend, class cap, explanations or fallbacks, so the two
+    times show libcrm's overhead.
     """
     import numpy as np
     from implicit.cpu.als import AlternatingLeastSquares
@@ -106,10 +107,7 @@ def implicit_reference(day: date) -> tuple[int, dict[str, float]]:
 
     with db.connect() as conn:
         catalogue = read_catalogue(conn)
-    until = np.datetime64(f"{day + timedelta(days=1)}T00:00:00")
-    users = np.unique(catalogue.loan_users)
-    items = np.unique(catalogue.loan_items)
-    matrix = resources.training_axes(catalogue, until, users, items).data.matrix
+    matrix = resources.production_axes(catalogue, day)[0].data.matrix
     settings = Als()
     model = AlternatingLeastSquares(
         factors=settings.factors,

@@ -24,10 +24,14 @@ times are upper bounds.
 
 Validation stages cost a near-constant 7–10 s each, most of it starting a process and
 importing Great Expectations; `transform` is the whole `dbt build` (models, snapshot and
-tests); `recommend` includes the nightly holdout evaluation (two extra fits), books, events and
-the atomic publication of both portal tables. The `rows` column counts what each stage
-handles: rows read for ingest, expectations for validation, dbt nodes for transform, rows
-published for recommend, recommendations for the implicit reference.
+tests); `recommend` includes the nightly holdout evaluation (two extra fits), the books step
+(`books_matrix` builds the training matrix, `books_train` fits the model, `books_recommend_all`
+ranks, filters, caps and explains every eligible patron's list), events and the atomic
+publication of both portal tables. The `rows` column counts what each stage handles: rows read
+for ingest, expectations for validation, dbt nodes for transform, rows published for
+recommend, recommendations for the implicit reference. Under each night, the two ratios the
+goals are stated in: ingest rows/s against the bare `psql \\copy`, and the books step's train +
+recommend-all against the bare implicit fit + recommend.
 """
 
 
@@ -42,6 +46,35 @@ def _stage_rows(night: dict) -> list[str]:
         if stage.get("steps"):
             steps = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in stage["steps"].items())
             lines.append(f"| &nbsp;&nbsp;↳ {steps} | | | | |")
+    return lines
+
+
+def _by_stage(night: dict) -> dict[str, dict]:
+    return {stage["stage"]: stage for stage in night["stages"] + night.get("references", [])}
+
+
+def comparisons(night: dict) -> list[str]:
+    """The night's ratios against its references (none when a reference is missing)."""
+    stages, lines = _by_stage(night), []
+    gate = stages.get("ingest_gate")
+    copy = next((s for name, s in stages.items() if name.startswith("reference: psql")), None)
+    if gate and copy and gate["rows_per_second"] and copy["rows_per_second"]:
+        ratio = gate["rows_per_second"] / copy["rows_per_second"]
+        lines.append(
+            f"- ingest_gate {gate['rows_per_second']:,.0f} rows/s against `psql \\copy` "
+            f"{copy['rows_per_second']:,.0f} rows/s: **{ratio:.2f}×** (goal ≥ 0.5×)"
+        )
+    steps = stages.get("recommend", {}).get("steps", {})
+    bare = next((s for name, s in stages.items() if name.startswith("reference: bare")), None)
+    if bare and "books_train" in steps and "books_recommend_all" in steps:
+        ours = steps["books_train"] + steps["books_recommend_all"]
+        theirs = bare["steps"]["fit"] + bare["steps"]["recommend"]
+        matrix = steps.get("books_matrix", 0.0)
+        lines.append(
+            f"- books train + recommend-all {ours:.2f} s against bare implicit fit + recommend "
+            f"{theirs:.2f} s: **{ours / theirs:.2f}×** (goal ≤ 1.3×); with the matrix build "
+            f"({matrix:.2f} s) {(ours + matrix) / theirs:.2f}×"
+        )
     return lines
 
 
@@ -68,6 +101,8 @@ def render(results: Path) -> str:
         for label, night in result["nights"].items():
             parts.append(f"**{label} night: {night['total_seconds']} s**\n")
             parts.append("\n".join(_stage_rows(night)) + "\n")
+            if ratios := comparisons(night):
+                parts.append("\n".join(ratios) + "\n")
     return "\n".join(parts)
 
 

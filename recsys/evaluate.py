@@ -13,7 +13,7 @@ from recsys.interactions import exclude_same_work
 
 # Users are scored in chunks so the dense score block stays small (chunk × catalogue floats);
 # smaller chunks stay closer to the cache, larger ones spend less on per-chunk calls.
-CHUNK_USERS = 256
+CHUNK_USERS = 128
 # Chunks scored at once: the nightly host has two cores (ALS trains on both too), and numpy
 # releases the interpreter lock in the products, reductions and sorts that dominate scoring.
 SCORING_THREADS = 2

@@ -13,14 +13,10 @@ import numpy as np
 from scipy import sparse
 
 from recsys.explain import closest_history, unit_rows
-from recsys.topn import candidates, select, top_n
+from recsys.topn import top_n
 
 # Guards divisions by a zero norm or an empty group; far below any real score.
 EPSILON = 1e-12
-# The blend is ranked in single precision first, then the candidates within this much of the
-# cut are scored again in double precision: single precision is off by under 1e-6 on blended
-# scores of at most 1 + weight, so the final lists equal a double-precision ranking exactly.
-SINGLE_PRECISION_SLACK = 1e-4
 
 
 class ModelFitError(RuntimeError):
@@ -33,11 +29,6 @@ def _mask(
     scores[:, blocked] = -np.inf
     sub = exclude[rows].tocoo()
     scores[sub.row, sub.col] = -np.inf
-
-
-def _scale_rows(scores: np.ndarray) -> np.ndarray:
-    """Divide each row by its largest absolute value, so blended signals share one scale."""
-    return scores / np.maximum(np.abs(scores).max(axis=1, keepdims=True), EPSILON)
 
 
 class Scorer(ABC):
@@ -195,87 +186,3 @@ class Als(Scorer):
     ) -> np.ndarray:
         """``closest_history`` for many users at once (see ``recsys.explain``)."""
         return closest_history(self.unit_factors(), items, valid, history)
-
-
-@dataclass
-class Blend(Scorer):
-    """ALS scores plus ``weight`` × the popularity within the user's group, each scaled to
-    [-1, 1] per user: the group term lifts what the user's department reads right now.
-    """
-
-    als: Als
-    group: GroupPopularity
-    weight: float = 0.3
-    # The weighted, scaled group term per group code; the last row is for users without one.
-    _table: np.ndarray = field(default=None, init=False, repr=False, compare=False)
-
-    @property
-    def item_factors(self) -> np.ndarray:
-        return self.als.item_factors
-
-    def fit(self, user_items: sparse.csr_matrix) -> Blend:
-        self.als.fit(user_items)
-        if self.weight:
-            self.group.fit(user_items)
-            table = np.vstack([self.group.shares, self.group.overall[None, :]])
-            self._table = self.weight * _scale_rows(table)
-        return self
-
-    def _table_rows(self, rows: np.ndarray) -> np.ndarray:
-        codes = self.group.user_groups[rows]
-        return np.where(codes >= 0, codes, len(self._table) - 1)
-
-    def scores(self, rows: np.ndarray) -> np.ndarray:
-        raw = self.als.user_factors[rows] @ self.als.item_factors.T
-        largest = np.maximum(raw.max(axis=1, initial=-np.inf), -raw.min(axis=1, initial=np.inf))
-        scale = np.maximum(largest.astype(np.float64), EPSILON)
-        scores = np.divide(raw, scale[:, None], dtype=np.float64)
-        if self.weight:
-            # Rows of one group come in runs (``recommend`` sorts them): add each run's row
-            # of the table in place instead of gathering a second dense block.
-            table_rows = self._table_rows(rows)
-            cuts = np.flatnonzero(np.diff(table_rows)) + 1
-            for start, end in zip(np.r_[0, cuts], np.r_[cuts, len(rows)], strict=True):
-                scores[start:end] += self._table[table_rows[start]]
-        return scores
-
-    def recommend(
-        self, rows: np.ndarray, n: int, exclude: sparse.csr_matrix, blocked: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Equal to ranking ``scores`` (see ``SINGLE_PRECISION_SLACK``) at half the traffic."""
-        order = (
-            np.argsort(self._table_rows(rows), kind="stable")
-            if self.weight
-            else np.arange(len(rows))
-        )
-        ids, scores = self._ranked(rows[order], n, exclude, blocked)
-        ids[order], scores[order] = ids.copy(), scores.copy()
-        return ids, scores
-
-    def _ranked(self, rows, n, exclude, blocked) -> tuple[np.ndarray, np.ndarray]:
-        n = min(n, len(blocked))
-        if len(rows) == 0 or n == 0:
-            return np.zeros((len(rows), n), dtype=np.int64), np.full((len(rows), n), -np.inf)
-        raw = self.als.user_factors[rows] @ self.als.item_factors.T
-        largest = np.maximum(raw.max(axis=1), -raw.min(axis=1))
-        scale = np.maximum(largest.astype(np.float64), EPSILON)
-        quick = raw * (1 / scale).astype(np.float32)[:, None]
-        table_rows = self._table_rows(rows) if self.weight else np.zeros(len(rows), np.int64)
-        table = self._table if self.weight else np.zeros((1, len(blocked)))
-        quick_table = table.astype(np.float32)
-        cuts = np.flatnonzero(np.diff(table_rows)) + 1
-        for start, end in zip(np.r_[0, cuts], np.r_[cuts, len(rows)], strict=True):
-            quick[start:end] += quick_table[table_rows[start]]
-        _mask(quick, rows, exclude, blocked)
-        row, column = candidates(quick, n, SINGLE_PRECISION_SLACK)
-        exact = raw[row, column].astype(np.float64) / scale[row] + table[table_rows[row], column]
-        exact[np.isneginf(quick[row, column])] = -np.inf
-        return select(row, column, exact, len(rows), n)
-
-    def closest_history(self, row: int, items: np.ndarray, history: np.ndarray) -> np.ndarray:
-        return self.als.closest_history(row, items, history)
-
-    def closest_histories(
-        self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
-    ) -> np.ndarray:
-        return self.als.closest_histories(items, valid, history)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
 from recsys import interactions
+from recsys.blend import Blend
 from recsys.evaluate import K, Metrics, holdout, recommend_all
-from recsys.models import Als, Blend, GroupPopularity, Popularity
+from recsys.models import Als, GroupPopularity, Popularity
 from recsys.rerank import Diversified
 from recsys.warehouse import Catalogue
 
@@ -24,6 +26,7 @@ DEPARTMENT_WEIGHT = 0.3
 # No more than this many of a user's ten books from one CLC class (None: no cap); a tighter
 # cap costs hit rate, since most readers stay within their department's class.
 CLASS_CAP = 6
+_MIDNIGHT = datetime.min.time()
 POPULAR_REASON = "among the books most borrowed lately"
 DEPARTMENT_REASON = "popular in your department ({department}) lately"
 
@@ -76,7 +79,9 @@ def training_axes(catalogue: Catalogue, until: np.datetime64, users, items) -> A
 
 def evaluate(catalogue: Catalogue, data_date: date) -> tuple[Metrics, Metrics]:
     """Temporal holdout: train before the last HOLDOUT_DAYS, test on the books borrowed then."""
-    cutoff = np.datetime64(datetime.combine(data_date - timedelta(days=HOLDOUT_DAYS - 1), time()))
+    cutoff = np.datetime64(
+        datetime.combine(data_date - timedelta(days=HOLDOUT_DAYS - 1), _MIDNIGHT)
+    )
     users = np.unique(np.concatenate([catalogue.loan_users, catalogue.signals[0]]))
     items = np.unique(np.concatenate([catalogue.loan_items, catalogue.signals[1]]))
     axes = training_axes(catalogue, cutoff, users, items)
@@ -94,21 +99,35 @@ def evaluate(catalogue: Catalogue, data_date: date) -> tuple[Metrics, Metrics]:
 
 @dataclass(frozen=True)
 class Published:
-    """Rows ``(user_key, rank, item_id, score, reason)`` and who got what kind of list."""
+    """Rows ``(user_key, rank, item_id, score, reason)`` and who got what kind of list.
+
+    ``seconds`` holds the wall time of each step: ``matrix`` (build the training matrix and
+    exclusions), ``train`` (fit the model) and ``recommend_all`` (rank, filter, cap and
+    explain every eligible user's list).
+    """
 
     rows: list[tuple]
     version: str
     personal_users: int
     fallback_users: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def production_axes(catalogue: Catalogue, data_date: date) -> tuple[Axes, np.ndarray]:
+    """The nightly training matrix (everything up to the end of ``data_date``) on axes that
+    hold every eligible patron, and the eligible patrons' ids."""
+    until = np.datetime64(datetime.combine(data_date + timedelta(days=1), _MIDNIGHT))
+    eligible = np.array(sorted(catalogue.patrons), dtype=str)
+    users = np.unique(np.concatenate([eligible, catalogue.loan_users, catalogue.signals[0]]))
+    items = np.unique(np.concatenate([catalogue.loan_items, catalogue.signals[1]]))
+    return training_axes(catalogue, until, users, items), eligible
 
 
 def recommend(catalogue: Catalogue, data_date: date, use_model: bool) -> Published:
     """Train on everything up to the end of ``data_date`` and rank books for eligible users."""
-    until = np.datetime64(datetime.combine(data_date + timedelta(days=1), time()))
-    eligible = np.array(sorted(catalogue.patrons), dtype=str)
-    users = np.unique(np.concatenate([eligible, catalogue.loan_users, catalogue.signals[0]]))
-    items = np.unique(np.concatenate([catalogue.loan_items, catalogue.signals[1]]))
-    axes = training_axes(catalogue, until, users, items)
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    axes, eligible = production_axes(catalogue, data_date)
     data = axes.data
     seen = (data.matrix > 0).tocsr()
     exclude = interactions.exclude_same_work(seen, axes.works)
@@ -117,6 +136,7 @@ def recommend(catalogue: Catalogue, data_date: date, use_model: bool) -> Publish
     personal = rows[history[rows] >= MIN_HISTORY] if use_model else rows[:0]
     fallback = np.setdiff1d(rows, personal)
     version = f"{'als' if use_model else 'popularity'}-{data_date:%Y%m%d}"
+    seconds["matrix"] = time.perf_counter() - started
     published: list[tuple] = []
 
     def emit(model, chosen, reasons):
@@ -162,7 +182,9 @@ def recommend(catalogue: Catalogue, data_date: date, use_model: bool) -> Publish
             lambda ids, valid: np.full(ids.shape, POPULAR_REASON, dtype=object),
         )
     if len(personal):
+        trained = time.perf_counter()
         model = personal_model(axes.user_groups, axes.item_classes).fit(data.matrix)
+        seconds["train"] = time.perf_counter() - trained
         because = np.array(
             [
                 f"because you borrowed 《{catalogue.item_titles.get(item, item)}》"
@@ -175,4 +197,13 @@ def recommend(catalogue: Catalogue, data_date: date, use_model: bool) -> Publish
             return because[model.closest_histories(ids, valid, seen[personal])]
 
         emit(model, personal, closest_loan)
-    return Published(published, version, len(personal), len(fallback))
+    seconds["recommend_all"] = (
+        time.perf_counter() - started - seconds["matrix"] - seconds.get("train", 0.0)
+    )
+    return Published(
+        published,
+        version,
+        len(personal),
+        len(fallback),
+        {step: round(value, 3) for step, value in seconds.items()},
+    )

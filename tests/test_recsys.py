@@ -8,9 +8,10 @@ import numpy as np
 from scipy import sparse
 
 from recsys import interactions
+from recsys.blend import Blend
 from recsys.evaluate import holdout, random_split, ranking_metrics, recommend_all
 from recsys.interactions import exclude_same_work
-from recsys.models import Als, Blend, GroupPopularity, Popularity
+from recsys.models import Als, GroupPopularity, Popularity
 from recsys.rerank import Diversified, cap_per_class
 
 

@@ -6,9 +6,10 @@ import numpy as np
 from scipy import sparse
 
 from recsys import evaluate
+from recsys.blend import Blend
 from recsys.evaluate import recommend_all
 from recsys.explain import closest_history, unit_rows
-from recsys.models import Als, Blend, GroupPopularity, Popularity, Scorer
+from recsys.models import Als, GroupPopularity, Popularity, Scorer
 from recsys.rerank import cap_per_class
 from recsys.topn import top_n
 
@@ -153,10 +154,13 @@ def test_blend_scores_and_lists_equal_the_plain_definition_in_any_row_order():
     plain = _PlainBlend(blend.als, blend.group, 0.3)
     rows = np.random.default_rng(1).permutation(120)
     assert np.array_equal(blend.scores(rows), plain.scores(rows))
-    exclude, blocked = (matrix > 0).tocsr(), np.zeros(60, dtype=bool)
+    exclude, blocked = (matrix > 0).tocsr(), np.arange(60) % 7 == 0
     ids, scores = blend.recommend(rows, 10, exclude, blocked)
+    assert not blocked[ids].any()
     plain_ids, plain_scores = plain.recommend(rows, 10, exclude, blocked)
-    assert np.array_equal(ids, plain_ids) and np.array_equal(scores, plain_scores)
+    # The products may run through different single-precision kernels: equal to rounding.
+    assert np.array_equal(ids, plain_ids)
+    assert np.allclose(scores, plain_scores, rtol=1e-6, atol=0)
 
 
 def test_chunks_scored_in_parallel_come_back_in_the_users_order(monkeypatch):
