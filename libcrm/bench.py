@@ -40,6 +40,11 @@ STAGES = (
 )
 # Measured after each night, in the same database: bare implicit on the same matrix.
 REFERENCE_STAGE = "reference: bare implicit fit + top 10"
+# Each stage and reference starts on a quiet server: after a stage that wrote millions of
+# rows, PostgreSQL's autovacuum would otherwise take one of the two cores from whatever is
+# measured next, and the comparison with the references would measure the vacuum.
+QUIET_POLL_SECONDS = 1.0
+QUIET_TIMEOUT_SECONDS = 900.0
 
 
 def _stage(name: str, day: date, env: dict, pipe) -> None:
@@ -57,7 +62,8 @@ def _stage(name: str, day: date, env: dict, pipe) -> None:
         rows = pipeline.build_marts(day)["nodes"]
     elif name == "recommend":
         result = pipeline.recommend(day, run_id)
-        rows, steps = result["rows_published"], result["seconds"]
+        rows = result["rows_published"] + result["activity_rows_published"]  # both tables
+        steps = result["seconds"]
     else:
         rows, steps = implicit_reference(day)
     seconds = time.perf_counter() - started
@@ -126,7 +132,22 @@ def implicit_reference(day: date) -> tuple[int, dict[str, float]]:
     return int(ids.size), {"fit": round(fitted - started, 3), "recommend": round(done - fitted, 3)}
 
 
+def wait_for_quiet(database: str) -> float:
+    """Wait until no autovacuum worker runs on the server; return the seconds waited."""
+    started = time.perf_counter()
+    with psycopg.connect(database, autocommit=True) as conn:
+        while time.perf_counter() - started < QUIET_TIMEOUT_SECONDS:
+            busy = conn.execute(
+                "select count(*) from pg_stat_activity where backend_type = 'autovacuum worker'"
+            ).fetchone()[0]
+            if not busy:
+                break
+            time.sleep(QUIET_POLL_SECONDS)
+    return round(time.perf_counter() - started, 1)
+
+
 def _run_stage(name: str, day: date, env: dict) -> dict:
+    waited = wait_for_quiet(env["LIBCRM_DATABASE_URL"])
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_stage, args=(name, day, env, sender))
@@ -134,7 +155,7 @@ def _run_stage(name: str, day: date, env: dict) -> dict:
     process.join()
     if process.exitcode != 0:
         raise RuntimeError(f"benchmark stage {name} for {day} failed (exit {process.exitcode})")
-    return receiver.recv()
+    return {**receiver.recv(), "waited_for_autovacuum_s": waited}
 
 
 def copy_reference(database: str, landing: Path, day: date) -> dict | None:
@@ -149,6 +170,7 @@ def copy_reference(database: str, landing: Path, day: date) -> dict | None:
             " direction text, gate_id text)"
         )
         conn.execute("truncate public.bench_copy")
+    waited = wait_for_quiet(database)
     command = f"\\copy public.bench_copy from '{gate_log}' with (format csv, header true)"
     started = time.perf_counter()
     subprocess.run([psql, database, "-q", "-c", command], check=True)
@@ -161,6 +183,7 @@ def copy_reference(database: str, landing: Path, day: date) -> dict | None:
         "seconds": round(seconds, 2),
         "rows": rows,
         "rows_per_second": round(rows / seconds, 1),
+        "waited_for_autovacuum_s": waited,
     }
 
 
@@ -246,6 +269,8 @@ def _line(stage: dict) -> str:
     )
     if "peak_rss_mib" in stage:
         line += f"{stage['peak_rss_mib']:>8.0f} MiB peak"
+    if stage.get("waited_for_autovacuum_s"):
+        line += f" (after {stage['waited_for_autovacuum_s']:.0f} s waiting for autovacuum)"
     if stage.get("steps"):
         line += "\n      " + ", ".join(f"{k} {v:.2f} s" for k, v in stage["steps"].items())
     return line

@@ -29,7 +29,11 @@ tests); `recommend` includes the nightly holdout evaluation (two extra fits), th
 ranks, filters, caps and explains every eligible patron's list), events and the atomic
 publication of both portal tables. The `rows` column counts what each stage handles: rows read
 for ingest, expectations for validation, dbt nodes for transform, rows published for
-recommend, recommendations for the implicit reference. Under each night, the two ratios the
+recommend (both portal tables; the publish step also appends as many rows to the history
+log), recommendations for the implicit reference. Each stage and reference starts once
+PostgreSQL's autovacuum is idle, so a vacuum left by the previous stage does not take a core
+from the next measurement (the wait is recorded as `waited_for_autovacuum_s`, not in the
+times). Under each night, the two ratios the
 goals are stated in: ingest rows/s against the bare `psql \\copy`, and the books step's train +
 recommend-all against the bare implicit fit + recommend.
 """
