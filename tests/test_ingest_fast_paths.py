@@ -3,6 +3,7 @@ judging every row on its own would leave them, whatever the file holds."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from datetime import date, datetime, timedelta
@@ -223,3 +224,17 @@ def test_value_shapes_accept_only_what_the_parsers_accept():
                 except RowError:
                     pytest.fail(f"{value!r} matches the shape of {parse.__name__} but fails it")
     assert re.fullmatch(shapes.DATE, "2024-02-29") and not re.fullmatch(shapes.DATE, "2023-02-29")
+
+
+def test_text_shape_is_a_value_without_comma_line_end_or_outer_whitespace():
+    """Every short string over an alphabet of letters, commas, line ends and several kinds of
+    whitespace: the text shape accepts it exactly when it is non-empty, holds no comma or line
+    end, and neither starts nor ends with whitespace."""
+    pattern = re.compile(shapes.TEXT)
+    alphabet = ["a", "长", ",", "\n", " ", "\t", "\r", "\u3000"]
+    for length in range(6):
+        for letters in itertools.product(alphabet, repeat=length):
+            value = "".join(letters)
+            wanted = (value != "" and value == value.strip() and "," not in value
+                      and "\n" not in value)  # fmt: skip
+            assert bool(pattern.fullmatch(value)) == wanted, repr(value)

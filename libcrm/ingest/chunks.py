@@ -2,7 +2,7 @@
 
 A chunk is accepted only when every value is certainly valid: the row parsers of
 ``fields.py`` would accept it and PostgreSQL reads it into the same value, no key repeats an
-earlier one of the file, and every card is known. Then it becomes COPY text (CSV) in a few
+earlier one of the file, and every card is known. Then it becomes COPY text in a few
 calls that run in C: plain lines laid out as documented are matched whole and passed on as
 they are; other rows are checked column by column. Any chunk with a doubtful value is
 declined and judged row by row, which finds and words the reasons; so a file loads exactly
@@ -21,9 +21,13 @@ from libcrm.ingest.fields import Column, Entity, RowError, text, timestamp
 from libcrm.ingest.shapes import line_finder
 from libcrm.pseudonym import user_key
 
-NULL = ""  # an unquoted empty value is NULL in COPY's CSV format
-# Values COPY's CSV format would need quoted: the row-by-row path quotes them.
-NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+# Rows go to COPY as text with ',' between values (``COPY_OPTIONS``): a plain export line is then
+# already a valid COPY line, and PostgreSQL reads this format faster than CSV. Values are never
+# empty (the parsers turn empty into NULL), so the empty string can stand for NULL.
+COPY_OPTIONS = "format text, delimiter ',', null ''"
+NULL = ""
+# Characters a value must escape with a backslash in that format: the row-by-row path does.
+NEEDS_ESCAPE = re.compile(r"[,\\\r\n]")
 # A column's values (one per line) that are certainly valid timestamps but for the day of the
 # month, which ``_valid_days`` checks once per distinct day.
 _MOMENT = r"[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
@@ -104,7 +108,7 @@ class ChunkJudge:
             ended = "\n".join(texts) + "\n"
         count = len(lines)
         matched = self.lines.findall(ended)  # one match per valid line
-        if len(matched) != count:
+        if len(matched) != count or "\\" in ended:  # a backslash would be read as an escape
             return None
         if len(self.captured) <= 1:  # findall gives the captured value, or the whole line
             columns = dict.fromkeys(self.captured, matched)
@@ -158,7 +162,7 @@ class ChunkJudge:
 
     def _column(self, plan: _Plan, raw: tuple[str, ...], count: int) -> list[str] | None:
         """One column's values as COPY text, or None when a value needs a closer look."""
-        if NEEDS_QUOTES.search("".join(raw)):
+        if NEEDS_ESCAPE.search("".join(raw)):
             return None
         column = list(map(str.strip, raw))
         if plan.required and "" in column:

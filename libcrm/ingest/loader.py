@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,7 +20,7 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from libcrm.ingest.chunks import NEEDS_QUOTES, NULL, ChunkJudge
+from libcrm.ingest.chunks import COPY_OPTIONS, NEEDS_ESCAPE, NULL, ChunkJudge
 from libcrm.ingest.fields import Entity, RowError
 from libcrm.ingest.layout import Row
 from libcrm.ingest.readers import PlainBlock, open_source, pieces
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 REJECTED_COLUMNS = "source, batch_id, file, line, content, reason"
 SPILL_CHUNK = 1024 * 1024  # characters of quarantined rows sent to COPY at a time
+COPY_ESCAPES = {",": "\\,", "\\": "\\\\", "\n": "\\n", "\r": "\\r"}
 # Rows judged together: large enough that judging costs a few calls per column, not per row.
 CHUNK_ROWS = 8192
 # A declined chunk is halved until this small, then judged row by row: a rare bad row costs
@@ -234,16 +236,20 @@ class _Rows:
             for index, _, seen in self.unique:
                 seen[values[index]] = line
             fields = [str(self.batch_id), str(line)] + ([user] if self.keyed else [])
-            fields += [NULL if value is None else _csv_value(value) for value in values]
+            fields += [NULL if value is None else _escaped(value) for value in values]
             out.append(",".join(fields) + "\n")
         return "".join(out)
 
 
-def _csv_value(value: str) -> str:
-    """A value as a field of COPY's CSV format (quoted when it must be, or is empty text)."""
-    if value and not NEEDS_QUOTES.search(value):
+def _escaped(value: str) -> str:
+    """A value as a field of the loader's COPY text (``COPY_OPTIONS``)."""
+    if not NEEDS_ESCAPE.search(value):
         return value
-    return '"' + value.replace('"', '""') + '"'
+    return NEEDS_ESCAPE.sub(_escape, value)
+
+
+def _escape(found: re.Match[str]) -> str:
+    return COPY_ESCAPES[found.group()]
 
 
 def _plain_columns(texts: tuple[str, ...], width: int) -> list[list[str]]:
@@ -256,8 +262,10 @@ def _copy_rows(conn, entity: Entity, source, name: str, batch_id: int, keys: _Ke
     """COPY the good rows into raw, spill the bad ones to a temporary file, then COPY those
     into quarantine; return (rows read, rows quarantined)."""
     columns = ["batch_id", "source_line"] + (["user_key"] if entity.key else []) + entity.targets
-    copy_rows = sql.SQL("copy {} ({}) from stdin (format csv)").format(
-        sql.Identifier("raw", entity.table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    copy_rows = sql.SQL("copy {} ({}) from stdin ({})").format(
+        sql.Identifier("raw", entity.table),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(COPY_OPTIONS),
     )
     read = 0
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spill:

@@ -21,7 +21,9 @@ _MONTH_DAY = (
 _LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
 DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
 TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-TEXT = r"[^,\s](?:[^,\n]*[^,\s])?"  # no comma, line end or whitespace at either end
+# No comma, line end or whitespace at either end. Possessive runs of non-space and of space
+# (never a line end) match the same text as "[^,\s](?:[^,\n]*[^,\s])?" without backtracking.
+TEXT = r"[^,\s]++(?:[^\S\n]++[^,\s]++)*+"
 # Up to 9 digits always fits the 32-bit columns; a sign or leading zeros read the same.
 INTEGER = r"[+-]?[0-9]{1,9}"
 # The spellings of ``boolean`` PostgreSQL also reads (no case folding: it differs for Unicode).
