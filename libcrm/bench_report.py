@@ -21,7 +21,9 @@ every user, and (after the incremental night) the nightly atomic publication of 
 portal rows, ten for each of 100,000 patrons, with as many history rows. Raw results:
 `bench/results/<scale>.json`. This page is regenerated from them. The load average noted per
 scale says how busy the two cores were: a load near 1 is a quiet machine; a run that shared
-the machine with the test suite (load 2–4) gives upper bounds.
+the machine with the test suite (load 2–4) gives upper bounds. Each stage is measured once:
+repeating a stage on the same machine moves its time by up to a fifth, and a stage of under a
+second (medium's gate log) by more.
 
 Validation stages cost a near-constant 7–10 s each, most of it starting a process and
 importing Great Expectations; `transform` is the whole `dbt build` (models, snapshot and
