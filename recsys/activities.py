@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import psycopg
 
 # Events per patron on the portal.
@@ -103,78 +104,158 @@ def recommend_events(
     """Rank the open events for each user; rows ``(user_key, rank, event_id, score, reason)``.
 
     ``loan_titles`` holds the titles each user borrowed (for the subject overlap and its
-    explanation). Users never get an event they registered for.
+    explanation). Users never get an event they registered for. Each signal is scored for all
+    users and events at once; ties go to the smaller event id.
     """
-    if not data.upcoming:
+    if not data.upcoming or not users:
         return []
+    events = sorted(data.upcoming, key=lambda event: event.event_id)
+    subjects = _Subjects(events, loan_titles)
+    category = _category_term(data, events, users, departments)
+    topic = subjects.term(users)
+    department, from_department = _department_term(data, events, users, departments)
+    scores = category + topic + department
+    index = {event.event_id: column for column, event in enumerate(events)}
+    for row, user in enumerate(users):
+        taken = [index[event] for event in data.registered.get(user, ()) if event in index]
+        scores[row, taken] = -np.inf
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+    rows = []
+    for row, user in enumerate(users):
+        own = data.attended.get(user, Counter())
+        for rank, column in enumerate(order[row], 1):
+            score = scores[row, column]
+            if score == -np.inf:
+                break
+            event = events[column]
+            reason = None
+            if topic[row, column] >= TOPIC_REASON_MIN:
+                reason = subjects.reason(user, column)
+            if reason is None and own[event.category]:
+                reason = f"you attended {_plural(event.category, own[event.category])}"
+            elif reason is None and from_department[row, column]:
+                count = int(from_department[row, column])
+                readers = "a reader" if count == 1 else f"{count} readers"
+                reason = f"{readers} from your department ({departments[user]}) signed up"
+            elif reason is None:
+                reason = f"a {event.category.replace('_', '-')} event with seats left"
+            rows.append((user, rank, event.event_id, float(score), reason))
+    return rows
+
+
+def _category_term(
+    data: EventData, events: list[Event], users: list[str], departments: dict[str, str]
+) -> np.ndarray:
+    """Users × events: the patron's attendance share of each event's category, smoothed with
+    ``CATEGORY_PRIOR`` pseudo-attendances at the department's (or library's) mix."""
     library_mix = Counter()
-    department_mix = {
-        department: counts for department, counts in data.interest.items() if department
-    }
     for counts in data.interest.values():
         library_mix.update(counts)
-    department_totals = Counter()
-    for counts in data.registrants.values():
-        department_totals.update(counts)
-    all_registrations = sum(department_totals.values()) or 1
-    # Rare words name a subject ("algorithms"), common ones a pattern ("handbook", "book"):
-    # an event word counts when some loan titles use it but at most COMMON_WORD_SHARE of them,
-    # weighted by its inverse frequency among borrowed titles.
-    frequency = Counter(w for titles in loan_titles.values() for t in titles for w in words(t))
-    titles_total = sum(len(titles) for titles in loan_titles.values()) or 1
-    event_words = {
-        event.event_id: {
-            w: math.log(1 + titles_total / frequency[w])
-            for w in words(event.title)
-            if 0 < frequency[w] <= COMMON_WORD_SHARE * titles_total
-        }
-        for event in data.upcoming
-    }
-    rows = []
-    for user in users:
+    categories = sorted({event.category for event in events})
+    column_of = {category: column for column, category in enumerate(categories)}
+    own = np.zeros((len(users), len(categories)))
+    own_total = np.zeros((len(users), 1))
+    prior_share = np.zeros((len(users), len(categories)))
+    shares: dict[str, np.ndarray] = {}
+    for row, user in enumerate(users):
+        attended = data.attended.get(user, Counter())
+        own_total[row] = sum(attended.values())
+        for category, count in attended.items():
+            if category in column_of:
+                own[row, column_of[category]] = count
         department = departments.get(user, "")
-        own = data.attended.get(user, Counter())
-        prior = department_mix.get(department) or library_mix
-        prior_total = sum(prior.values()) or 1
-        own_total = sum(own.values())
-        user_words: dict[str, str] = {}
-        for title in loan_titles.get(user, []):
-            for word in words(title):
-                user_words.setdefault(word, title)
-        taken = data.registered.get(user, set())
-        scored = []
-        for event in data.upcoming:
-            if event.event_id in taken:
-                continue
-            weights = event_words[event.event_id]
-            shared = sorted((w for w in weights if w in user_words), key=lambda w: -weights[w])
-            drawn = data.registrants.get(event.event_id, Counter())
-            from_department = drawn[department] if department else 0
-            base = department_totals[department] / all_registrations if department else 0.0
-            parts = {
-                "category": CATEGORY_WEIGHT
-                * (own[event.category] + CATEGORY_PRIOR * prior[event.category] / prior_total)
-                / (own_total + CATEGORY_PRIOR),
-                "topic": TOPIC_WEIGHT
-                * sum(weights[w] for w in shared)
-                / (sum(weights.values()) or 1),
-                "department": DEPARTMENT_WEIGHT
-                * (from_department + DEPARTMENT_PRIOR * base)
-                / (sum(drawn.values()) + DEPARTMENT_PRIOR),
+        if department not in shares:
+            prior = (data.interest.get(department) if department else None) or library_mix
+            total = sum(prior.values()) or 1
+            shares[department] = np.array([CATEGORY_PRIOR * prior[c] / total for c in categories])
+        prior_share[row] = shares[department]
+    term = CATEGORY_WEIGHT * (own + prior_share) / (own_total + CATEGORY_PRIOR)
+    return term[:, [column_of[event.category] for event in events]]
+
+
+def _department_term(
+    data: EventData, events: list[Event], users: list[str], departments: dict[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Users × events: the share of each event's sign-ups from the patron's department,
+    smoothed with ``DEPARTMENT_PRIOR`` pseudo-sign-ups at the department's usual share; and
+    the sign-ups from the patron's department themselves."""
+    totals = Counter()
+    for counts in data.registrants.values():
+        totals.update(counts)
+    all_registrations = sum(totals.values()) or 1
+    names = sorted({departments.get(user, "") for user in users} - {""})
+    drawn = np.zeros((len(names) + 1, len(events)))  # the last row: no department
+    base = np.zeros((len(names) + 1, 1))
+    for row, name in enumerate(names):
+        base[row] = totals[name] / all_registrations
+        for column, event in enumerate(events):
+            drawn[row, column] = data.registrants.get(event.event_id, Counter())[name]
+    signed_up = np.array(
+        [sum(data.registrants.get(event.event_id, Counter()).values()) for event in events],
+        dtype=float,
+    )
+    term = DEPARTMENT_WEIGHT * (drawn + DEPARTMENT_PRIOR * base) / (signed_up + DEPARTMENT_PRIOR)
+    row_of = {name: row for row, name in enumerate(names)}
+    rows = [row_of.get(departments.get(user, ""), len(names)) for user in users]
+    return term[rows], drawn[rows]
+
+
+class _Subjects:
+    """Subject words shared by event titles and the titles a patron borrowed.
+
+    Rare words name a subject ("algorithms"), common ones a pattern ("handbook", "book"): an
+    event word counts when some loan titles use it but at most ``COMMON_WORD_SHARE`` of them,
+    weighted by its inverse frequency among borrowed titles.
+    """
+
+    def __init__(self, events: list[Event], loan_titles: dict[str, list[str]]) -> None:
+        self.loan_titles = loan_titles
+        self.title_words: dict[str, set[str]] = {}
+        frequency = Counter()
+        for title, count in Counter(t for titles in loan_titles.values() for t in titles).items():
+            for word in self._words(title):
+                frequency[word] += count
+        titles_total = sum(len(titles) for titles in loan_titles.values()) or 1
+        self.weights = [
+            {
+                w: math.log(1 + titles_total / frequency[w])
+                for w in words(event.title)
+                if 0 < frequency[w] <= COMMON_WORD_SHARE * titles_total
             }
-            if shared and parts["topic"] >= TOPIC_REASON_MIN:
-                reason = f"on a subject you read: 《{user_words[shared[0]]}》"
-            elif own[event.category]:
-                reason = f"you attended {_plural(event.category, own[event.category])}"
-            elif from_department:
-                readers = "a reader" if from_department == 1 else f"{from_department} readers"
-                reason = f"{readers} from your department ({department}) signed up"
-            else:
-                reason = f"a {event.category.replace('_', '-')} event with seats left"
-            scored.append((sum(parts.values()), event.event_id, reason))
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        rows += [
-            (user, rank, event_id, score, reason)
-            for rank, (score, event_id, reason) in enumerate(scored[:n], 1)
+            for event in events
         ]
-    return rows
+        self.vocabulary = sorted({w for weights in self.weights for w in weights})
+
+    def _words(self, title: str) -> set[str]:
+        found = self.title_words.get(title)
+        if found is None:
+            found = self.title_words[title] = words(title)
+        return found
+
+    def term(self, users: list[str]) -> np.ndarray:
+        """Users × events: the weighted share of each event's subject words the patron read."""
+        column_of = {w: column for column, w in enumerate(self.vocabulary)}
+        read = np.zeros((len(users), len(self.vocabulary)))
+        for row, user in enumerate(users):
+            for title in set(self.loan_titles.get(user, ())):
+                for word in self._words(title):
+                    if word in column_of:
+                        read[row, column_of[word]] = 1.0
+        share = np.zeros((len(self.vocabulary), len(self.weights)))
+        for column, weights in enumerate(self.weights):
+            total = sum(weights.values()) or 1
+            for word, weight in weights.items():
+                share[column_of[word], column] = weight / total
+        return TOPIC_WEIGHT * (read @ share)
+
+    def reason(self, user: str, column: int) -> str | None:
+        """ "on a subject you read: 《title》", naming the patron's first title with the event's
+        weightiest shared word."""
+        weights = self.weights[column]
+        read = {w for title in self.loan_titles.get(user, ()) for w in self._words(title)}
+        shared = [w for w in weights if w in read]
+        if not shared:
+            return None
+        best = max(shared, key=lambda w: weights[w])
+        title = next(t for t in self.loan_titles[user] if best in self._words(t))
+        return f"on a subject you read: 《{title}》"
