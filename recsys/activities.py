@@ -131,16 +131,21 @@ def recommend_events(
             reason = None
             if topic[row, column] >= TOPIC_REASON_MIN:
                 reason = subjects.reason(user, column)
-            if reason is None and own[event.category]:
-                reason = f"you attended {_plural(event.category, own[event.category])}"
-            elif reason is None and from_department[row, column]:
-                count = int(from_department[row, column])
-                readers = "a reader" if count == 1 else f"{count} readers"
-                reason = f"{readers} from your department ({departments[user]}) signed up"
-            elif reason is None:
-                reason = f"a {event.category.replace('_', '-')} event with seats left"
+            if reason is None:
+                signed_up = int(from_department[row, column])
+                reason = _habit_reason(event, own, signed_up, departments.get(user, ""))
             rows.append((user, rank, event.event_id, float(score), reason))
     return rows
+
+
+def _habit_reason(event: Event, own: Counter, signed_up: int, department: str) -> str:
+    """The reason for an event without a shared subject, most specific first."""
+    if own[event.category]:
+        return f"you attended {_plural(event.category, own[event.category])}"
+    if signed_up:
+        readers = "a reader" if signed_up == 1 else f"{signed_up} readers"
+        return f"{readers} from your department ({department}) signed up"
+    return f"a {event.category.replace('_', '-')} event with seats left"
 
 
 def _category_term(

@@ -128,7 +128,7 @@ def evaluate(
 
 def evaluate_warehouse(conn, data_date: date) -> dict[str, EventMetrics]:
     """``evaluate`` on the marts, with the cutoff of the books' nightly holdout."""
-    from recsys.warehouse import read_catalogue
+    from recsys.warehouse import loan_titles, read_catalogue
 
     cutoff = datetime.combine(data_date - timedelta(days=HOLDOUT_DAYS - 1), time())
     catalogue = read_catalogue(conn)
@@ -145,10 +145,7 @@ def evaluate_warehouse(conn, data_date: date) -> dict[str, EventMetrics]:
             "from marts.fct_event_attendance"
         ).fetchall()
     ]
-    titles: dict[str, list[str]] = {}
-    before = catalogue.loan_times < np.datetime64(cutoff)
-    for user, item in zip(catalogue.loan_users[before], catalogue.loan_items[before], strict=True):
-        titles.setdefault(str(user), []).append(catalogue.item_titles.get(str(item), ""))
+    titles = loan_titles(catalogue, before=np.datetime64(cutoff))
     return evaluate(events, registrations, catalogue.departments, titles, cutoff)
 
 
@@ -159,7 +156,8 @@ def main(argv: list[str]) -> int:
     with db.connect() as conn:
         results = evaluate_warehouse(conn, data_date)
     print(f"event holdout for {data_date}: events ahead on the cutoff, sign-ups after it")
-    print(f"{'model':<16}{'users':>7}{'HR@5':>8}{'P@5':>8}{'nDCG@5':>9}")
+    k = ACTIVITY_N
+    print(f"{'model':<16}{'users':>7}{f'HR@{k}':>8}{f'P@{k}':>8}{f'nDCG@{k}':>9}")
     for name, metrics in results.items():
         print(f"{name:<16}{metrics.users_evaluated:>7}{metrics.hit_rate:>8.3f}"
               f"{metrics.precision:>8.3f}{metrics.ndcg:>9.3f}")  # fmt: skip

@@ -13,7 +13,7 @@ from recsys import activities, resources
 from recsys.evaluate import Metrics
 from recsys.publish import Replacement, replace_all
 from recsys.resources import HOLDOUT_DAYS
-from recsys.warehouse import Catalogue, read_catalogue
+from recsys.warehouse import loan_titles, read_catalogue
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,6 @@ def gate(model: Metrics, popular: Metrics) -> tuple[bool, str]:
     )
 
 
-def _loan_titles(catalogue: Catalogue) -> dict[str, list[str]]:
-    titles: dict[str, list[str]] = {}
-    for user, item in zip(catalogue.loan_users, catalogue.loan_items, strict=True):
-        titles.setdefault(str(user), []).append(catalogue.item_titles.get(str(item), ""))
-    return titles
-
-
 def _portal(rows, patrons, data_date, version):
     return [
         (patrons[user], rank, target, score, reason, data_date, version)
@@ -125,7 +118,7 @@ def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
         events = activities.read_events(conn, catalogue.departments)
         eligible = sorted(catalogue.patrons)
         event_rows = activities.recommend_events(
-            events, eligible, catalogue.departments, _loan_titles(catalogue)
+            events, eligible, catalogue.departments, loan_titles(catalogue)
         )
         event_version = f"activities-{data_date:%Y%m%d}"
         clock.lap("events")

@@ -43,6 +43,19 @@ class Catalogue:
     )
 
 
+def loan_titles(catalogue: Catalogue, before: np.datetime64 | None = None) -> dict[str, list[str]]:
+    """The titles each user borrowed (one per loan, in loan order), optionally only those
+    borrowed before ``before``."""
+    users, items = catalogue.loan_users, catalogue.loan_items
+    if before is not None:
+        kept = catalogue.loan_times < before
+        users, items = users[kept], items[kept]
+    titles: dict[str, list[str]] = {}
+    for user, item in zip(users, items, strict=True):
+        titles.setdefault(str(user), []).append(catalogue.item_titles.get(str(item), ""))
+    return titles
+
+
 def _as_signals(users: list, items: list, times: list, weights: list) -> tuple:
     return (
         np.array(users, dtype=str),

@@ -106,9 +106,11 @@ class ChunkJudge:
             return None
         if ended is None:
             ended = "\n".join(texts) + "\n"
+        if "\\" in ended:  # COPY's text format would read a backslash as an escape
+            return None
         count = len(lines)
         matched = self.lines.findall(ended)  # one match per valid line
-        if len(matched) != count or "\\" in ended:  # a backslash would be read as an escape
+        if len(matched) != count:
             return None
         if len(self.captured) <= 1:  # findall gives the captured value, or the whole line
             columns = dict.fromkeys(self.captured, matched)
