@@ -16,6 +16,7 @@ import great_expectations.expectations as gxe
 
 from expectations.base import CRITICAL, WARNING, Interval, Suite, day_literal, note
 from expectations.history import BatchFacts
+from libcrm.ingest import card_holder_join
 from libcrm.ingest.sources import (
     ATTENDANCE,
     CATEGORIES,
@@ -83,6 +84,10 @@ def _not_after_end(interval: Interval, *columns: str) -> list:
         )
         for column in columns
     ]
+
+
+def _has_holder() -> list:
+    return [gxe.ExpectColumnValuesToNotBeNull(column="user_key", severity=CRITICAL)]
 
 
 def _key(column: str) -> list:
@@ -272,11 +277,14 @@ def raw_purchase_requests(data_date: date, facts: BatchFacts) -> Suite:
 
 
 def raw_gate_passages(data_date: date, facts: BatchFacts) -> Suite:
-    """Gate passages: a delivered log is never empty, directions in/out, times inside the day."""
-    query = (
-        "select batch_id, user_key, passed_at, direction from raw.gate_passages "  # noqa: S608
-        f"where batch_id in ({_day_batches('gate_passages', data_date)})"
-    )
+    """Gate passages: a delivered log is never empty, every card has a holder, directions
+    in/out, times inside the day."""
+    query = f"""
+        select passages.batch_id, cards.user_key, passages.passed_at, passages.direction
+        from raw.gate_passages as passages
+        {card_holder_join("passages", "card_number")}
+        where passages.batch_id in ({_day_batches("gate_passages", data_date)})
+    """  # noqa: S608
     empty = (
         "a day the library is closed delivers no gate log; a delivered log with no passages "
         "means the turnstile export broke"
@@ -285,14 +293,14 @@ def raw_gate_passages(data_date: date, facts: BatchFacts) -> Suite:
         "raw_gate_passages",
         query,
         _volume(facts, must_not_be_empty=empty)
+        + _has_holder()
         + [
-            gxe.ExpectColumnValuesToNotBeNull(column="user_key", severity=CRITICAL),
             gxe.ExpectColumnValuesToBeInSet(
                 column="direction", value_set=["in", "out"], severity=CRITICAL
             ),
         ]
         + _inside_interval("passed_at", facts, Interval(data_date)),
-        tables=("raw.gate_passages",),
+        tables=("raw.gate_passages", "identity.cards"),
     )
 
 
@@ -324,16 +332,19 @@ def raw_events(data_date: date, facts: BatchFacts) -> Suite:
 
 
 def raw_event_registrations(data_date: date, facts: BatchFacts) -> Suite:
-    """Registrations: id unique, attendance in its set, rating 1-5, no registration in the
-    future (attendance updates keep their old registration time), events known."""
+    """Registrations: id unique, every card has a holder, attendance in its set, rating 1-5,
+    no registration in the future (attendance updates keep their old registration time),
+    events known."""
     query = f"""
         select
             registrations.registration_id,
             registrations.registered_at,
             registrations.attendance,
             registrations.rating,
+            cards.user_key,
             case when known.event_id is null then registrations.event_id end as unknown_event_id
         from raw.event_registrations as registrations
+        {card_holder_join("registrations", "barcode")}
         left join (select distinct event_id from raw.events) as known
             on registrations.event_id = known.event_id
         where registrations.batch_id in ({_day_batches("event_registrations", data_date)})
@@ -344,6 +355,7 @@ def raw_event_registrations(data_date: date, facts: BatchFacts) -> Suite:
         query,
         _volume(facts)
         + _key("registration_id")
+        + _has_holder()
         + [
             gxe.ExpectColumnValuesToBeInSet(
                 column="attendance", value_set=list(ATTENDANCE), severity=CRITICAL
@@ -361,5 +373,5 @@ def raw_event_registrations(data_date: date, facts: BatchFacts) -> Suite:
                 column="unknown_event_id", mostly=1 - UNKNOWN_REFERENCE_SHARE, severity=WARNING
             ),
         ],
-        tables=("raw.event_registrations", "raw.events"),
+        tables=("raw.event_registrations", "raw.events", "identity.cards"),
     )

@@ -145,7 +145,7 @@ COLUMNS = {
     "patrons": "user_key, patron_id, barcode, name, email, birth_date, category, department, "
     "enrolled_year, registered_on, expires_on, opt_out",
     "loans": "user_key, loan_id, patron_id, item_id, checkout_at, due_at, returned_at",
-    "gate_passages": "user_key, card_number, passed_at, direction, gate_id",
+    "gate_passages": "card_number, passed_at, direction, gate_id",
 }
 
 

@@ -17,8 +17,8 @@ READ = {
     "recsys": "select count(*) from recsys.recommendation_log",
 }
 WRITE = {
-    "raw": "insert into raw.gate_passages (batch_id, source_line, user_key, card_number, "
-    "passed_at, direction) values (1, 1, 'k', 'c', now(), 'in')",
+    "raw": "insert into raw.gate_passages (batch_id, source_line, card_number, passed_at, "
+    "direction) values (1, 1, 'c', now(), 'in')",
     "identity": "insert into identity.patron_keys (user_key, patron_id, barcode) "
     "values ('k', 'p', 'b')",
     "marts": "insert into marts.sample values (1)",

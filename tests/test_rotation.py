@@ -26,11 +26,15 @@ def loaded(warehouse_url, tmp_path, monkeypatch):
 
 
 def _keys(url):
+    user_keys = {
+        table: f"select distinct user_key from raw.{table}"  # noqa: S608
+        for table in ("patrons", "loans")
+    }  # fmt: skip
+    for table, card in (("gate_passages", "card_number"), ("event_registrations", "barcode")):
+        holder = ingest.card_holder_join("keyed", card)
+        user_keys[table] = f"select distinct cards.user_key from raw.{table} as keyed {holder}"  # noqa: S608
     with psycopg.connect(url) as conn:
-        return {
-            table: {r[0] for r in conn.execute(f"select distinct user_key from raw.{table}")}  # noqa: S608
-            for table in ("patrons", "loans", "gate_passages", "event_registrations")
-        }
+        return {table: {r[0] for r in conn.execute(query)} for table, query in user_keys.items()}
 
 
 def test_rotation_rekeys_every_table_to_the_new_secret(loaded):

@@ -17,13 +17,26 @@ from libcrm.ingest.loader import LoadResult, card_index, checksum, load_file
 from libcrm.ingest.readers import SourceFormatError
 from libcrm.ingest.sources import BY_SOURCE, PATRONS
 
-__all__ = ["LoadResult", "SourceFormatError", "ingest_source"]
+__all__ = ["LoadResult", "SourceFormatError", "card_holder_join", "ingest_source"]
 
 log = logging.getLogger(__name__)
 
 
+def card_holder_join(alias: str, card: str) -> str:
+    """SQL joining ``identity.cards as cards`` to rows keyed by card (``alias.card``): each
+    gets the ``user_key`` of the card's holder when its batch was loaded, as dbt staging does
+    (macro ``with_card_holder``), or null when the card had none."""
+    return f"""
+        left join identity.cards as cards
+            on {alias}.{card} = cards.barcode and {alias}.batch_id > cards.from_batch
+            and (cards.to_batch is null or {alias}.batch_id < cards.to_batch)
+    """
+
+
 def _refresh_identity(conn: psycopg.Connection, batch_id: int) -> None:
-    """Point each patron's user_key at its current card (latest row of the batch wins)."""
+    """Point each patron's user_key at its current card (latest row of the batch wins), and
+    keep the card map: from this batch on, a replaced card maps to no one and a card that
+    changed hands to its new holder."""
     with conn.transaction():
         conn.execute(
             """
@@ -45,6 +58,24 @@ def _refresh_identity(conn: psycopg.Connection, batch_id: int) -> None:
             on conflict (user_key) do update
             set barcode = excluded.barcode, updated_at = now()
             """
+        )
+        conn.execute(
+            """
+            update identity.cards c set to_batch = %s from batch_keys b
+            where c.to_batch is null and (
+                (c.barcode = b.barcode and c.user_key <> b.user_key)
+                or (c.user_key = b.user_key and c.barcode <> b.barcode)
+            )
+            """,
+            [batch_id],
+        )
+        conn.execute(
+            """
+            insert into identity.cards (barcode, user_key, from_batch)
+            select barcode, user_key, %s from batch_keys
+            on conflict (barcode) where to_batch is null do nothing
+            """,
+            [batch_id],
         )
         conn.execute("drop table batch_keys")
 

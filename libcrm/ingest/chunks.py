@@ -61,8 +61,8 @@ class ChunkJudge:
         The file's columns, in the order of each row's values.
     secret : bytes
         The pseudonym key (patron ids become ``user_key`` here, in Python).
-    cards : dict
-        Card barcode -> ``user_key`` of every known patron.
+    cards : frozenset
+        Every card in use (a row keyed by card keeps it; the card must be one of these).
     known : dict
         Patron id -> ``user_key`` computed so far (shared with the row-by-row path).
     seen : list of dict
@@ -74,7 +74,7 @@ class ChunkJudge:
         entity: Entity,
         header: list[str],
         secret: bytes,
-        cards: dict[str, str],
+        cards: frozenset[str],
         known: dict[str, str],
         seen: list[dict[str, int]],
     ) -> None:
@@ -120,11 +120,8 @@ class ChunkJudge:
             if len(set(columns[index])) != count or not found.keys().isdisjoint(columns[index]):
                 return None
         fields = [repeat(str(batch_id)), map(str, lines)]
-        if self.key >= 0:
-            keys = self._keys(columns[self.key])
-            if keys is None:
-                return None
-            fields.append(keys)
+        if self.key >= 0 and not self._add_keys(fields, columns[self.key]):
+            return None
         for index, found in self.unique:
             found.update(zip(columns[index], lines, strict=True))
         rows_out = zip(*fields, texts, strict=False)  # the batch id repeats without end
@@ -152,11 +149,8 @@ class ChunkJudge:
             if len(set(column)) != count or not found.keys().isdisjoint(column):
                 return None
         fields = [repeat(str(batch_id)), map(str, lines)]
-        if self.key >= 0:
-            keys = self._keys(values[self.key])
-            if keys is None:
-                return None
-            fields.append(keys)
+        if self.key >= 0 and not self._add_keys(fields, values[self.key]):
+            return None
         for index, found in self.unique:
             found.update(zip(values[index], lines, strict=True))
         rows_out = zip(*fields, *values, strict=False)  # the batch id repeats without end
@@ -191,16 +185,16 @@ class ChunkJudge:
         self.valid_days |= days
         return True
 
-    def _keys(self, column: list[str]) -> list[str] | None:
+    def _add_keys(self, fields: list, column: list[str]) -> bool:
+        """Add the ``user_key`` field of a patron-keyed column; False when a card-keyed column
+        holds a card not in use."""
         if self.key_is_card:
-            try:
-                return list(map(self.cards.__getitem__, column))
-            except KeyError:
-                return None
+            return self.cards.issuperset(column)
         known = self.known
         for patron in set(column).difference(known):
             known[patron] = user_key(self.secret, patron)
-        return list(map(known.__getitem__, column))
+        fields.append(map(known.__getitem__, column))
+        return True
 
 
 def _memoised(

@@ -102,8 +102,9 @@ RowParser = Callable[[list[str]], list[str | None]]
 class Entity:
     """A source file and the raw table it lands in.
 
-    ``key`` is the column whose value is pseudonymised into ``user_key``: a patron id, or a
-    card number resolved through ``identity.patron_keys``. ``unique`` names the columns that
+    ``key`` names the patron: a patron id, pseudonymised into ``user_key`` at load time, or a
+    card number (``key_is_card``), kept as it is and resolved through ``identity.cards`` in dbt
+    staging. ``unique`` names the columns that
     identify a record: each may appear only once per file (a file holds each record's latest
     state once).
     """
@@ -119,6 +120,11 @@ class Entity:
     @property
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @property
+    def has_user_key(self) -> bool:
+        """Whether the raw table has a ``user_key`` column (rows keyed by patron id)."""
+        return self.key is not None and not self.key_is_card
 
     @property
     def targets(self) -> list[str]:

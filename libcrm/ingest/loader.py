@@ -58,9 +58,10 @@ def checksum(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def card_index(conn: psycopg.Connection) -> dict[str, str]:
-    """Return card barcode → user_key for every patron the ILS has told us about."""
-    return dict(conn.execute("select barcode, user_key from identity.patron_keys").fetchall())
+def card_index(conn: psycopg.Connection) -> frozenset[str]:
+    """Return the barcode of every card the ILS says is in use."""
+    rows = conn.execute("select barcode from identity.cards where to_batch is null")
+    return frozenset(barcode for (barcode,) in rows)
 
 
 def _forget_batches(conn: psycopg.Connection, entity: Entity, batch_ids: list[int]) -> None:
@@ -73,23 +74,23 @@ def _forget_batches(conn: psycopg.Connection, entity: Entity, batch_ids: list[in
 
 
 class _Keys:
-    """The ``user_key`` of a row: a keyed pseudonym of its patron id, or its card's key."""
+    """The ``user_key`` of a row: a keyed pseudonym of its patron id. A row keyed by card keeps
+    the card (dbt resolves it through ``identity.cards``), which must be one in use."""
 
-    def __init__(self, entity: Entity, secret: bytes, cards: dict[str, str]) -> None:
+    def __init__(self, entity: Entity, secret: bytes, cards: frozenset[str]) -> None:
         self.entity, self.secret, self.cards = entity, secret, cards
         self.index = entity.names.index(entity.key) if entity.key else -1
         self.known: dict[str, str] = {}
 
-    def of(self, values: list[str | None]) -> str:
+    def of(self, values: list[str | None]) -> str | None:
         raw = values[self.index]
         if self.entity.key_is_card:
-            found = self.cards.get(raw)
-            if found is None:
+            if raw not in self.cards:
                 raise RowError(
                     f"{self.entity.key} '{raw}' is not a card the ILS knows: load its patron "
                     "first, then run this day again"
                 )
-            return found
+            return None
         found = self.known.get(raw)
         if found is None:
             found = self.known[raw] = user_key(self.secret, raw)
@@ -109,7 +110,7 @@ def load_file(
     name: str,
     data_date: date,
     secret: bytes,
-    cards: dict[str, str],
+    cards: frozenset[str],
 ) -> LoadResult:
     """Load ``path`` (known as ``name`` in the audit) as one batch in the open transaction.
 
@@ -171,7 +172,7 @@ class _Rows:
         self.unique = [(entity.names.index(column), column, found)
                        for column, found in zip(entity.unique, seen, strict=True)]  # fmt: skip
         self.judge = ChunkJudge(entity, source.header, keys.secret, keys.cards, keys.known, seen)
-        self.keyed = entity.key is not None
+        self.keyed = entity.has_user_key
         self.width = len(source.header)
         self.prefix = f"{_copy_escape(entity.source)}\t{batch_id}\t{_copy_escape(name)}\t"
         self.rejected = 0
@@ -226,7 +227,7 @@ class _Rows:
                             "of this file, which was loaded — a file holds each record once; "
                             "fix the export and re-deliver it if this row is the right one"
                         )
-                user = self.keys.of(values) if self.keyed else None
+                user = self.keys.of(values) if self.keys.index >= 0 else None
             except RowError as error:
                 self.rejected += 1
                 content = _copy_escape(self.source.content(row))
@@ -255,7 +256,8 @@ def _plain_columns(texts: tuple[str, ...], width: int) -> list[list[str]]:
 def _copy_rows(conn, entity: Entity, source, name: str, batch_id: int, keys: _Keys):
     """COPY the good rows into raw, spill the bad ones to a temporary file, then COPY those
     into quarantine; return (rows read, rows quarantined)."""
-    columns = ["batch_id", "source_line"] + (["user_key"] if entity.key else []) + entity.targets
+    columns = ["batch_id", "source_line"] + (["user_key"] if entity.has_user_key else [])
+    columns += entity.targets
     copy_rows = sql.SQL("copy {} ({}) from stdin ({})").format(
         sql.Identifier("raw", entity.table),
         sql.SQL(", ").join(map(sql.Identifier, columns)),

@@ -13,27 +13,41 @@ from libcrm.pseudonym import user_key
 
 # Schemas libcrm writes; a patron's rows are found by whichever identifier a table carries.
 SCHEMAS = ("raw", "identity", "staging", "intermediate", "marts", "snapshots", "portal", "recsys")
-IDENTIFIER_COLUMNS = ("patron_id", "user_key", "barcode", "card_number")
+CARD_COLUMNS = ("barcode", "card_number")
+IDENTIFIER_COLUMNS = ("patron_id", "user_key", *CARD_COLUMNS)
 
 
-def _tables_with_identifiers(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
-    return conn.execute(
+def _tables_with_identifiers(conn: psycopg.Connection) -> dict[tuple[str, str], set[str]]:
+    """Each table of ``SCHEMAS`` with an identifier column: its identifier columns, and
+    ``batch_id`` when it has one."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for schema, table, column in conn.execute(
         """
         select table_schema, table_name, column_name
         from information_schema.columns
         where table_schema = any(%s) and column_name = any(%s)
-        order by table_schema, table_name, column_name
         """,
-        [list(SCHEMAS), list(IDENTIFIER_COLUMNS)],
-    ).fetchall()
+        [list(SCHEMAS), [*IDENTIFIER_COLUMNS, "batch_id"]],
+    ):
+        found.setdefault((schema, table), set()).add(column)
+    return {table: columns for table, columns in found.items() if columns - {"batch_id"}}
 
 
-def _rows(conn: psycopg.Connection, schema: str, table: str, matches: dict[str, str]) -> list:
-    condition = sql.SQL(" or ").join(
-        sql.SQL("{} = %s").format(sql.Identifier(column)) for column in matches
-    )
+def _card_match(column: str, batched: bool, held: list[tuple]) -> tuple[sql.Composable, list]:
+    """Rows naming one of the patron's cards: in a loaded batch, only those of the batches
+    between which the card was theirs (a card may change hands); elsewhere its current card."""
+    if not batched:
+        current = [barcode for barcode, _, to_batch in held if to_batch is None]
+        return sql.SQL("{} = any(%s)").format(sql.Identifier(column)), [current]
+    one = sql.SQL("({} = %s and batch_id > %s and batch_id < coalesce(%s, 'Infinity'::numeric))")
+    condition = sql.SQL(" or ").join([one.format(sql.Identifier(column))] * len(held))
+    return condition, [value for card in held for value in card]
+
+
+def _rows(conn: psycopg.Connection, schema: str, table: str, conditions: list) -> list:
+    condition = sql.SQL(" or ").join(part for part, _ in conditions)
     query = sql.SQL("select * from {} where {}").format(sql.Identifier(schema, table), condition)
-    cursor = conn.execute(query, list(matches.values()))
+    cursor = conn.execute(query, [value for _, values in conditions for value in values])
     names = [description.name for description in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -41,22 +55,26 @@ def _rows(conn: psycopg.Connection, schema: str, table: str, matches: dict[str, 
 def export_patron(conn: psycopg.Connection, patron_id: str) -> dict:
     """Every row about ``patron_id`` in libcrm's schemas, and quarantined lines naming it."""
     key = user_key(config.pseudonym_key(), patron_id)
-    card = conn.execute(
-        "select barcode from identity.patron_keys where user_key = %s", [key]
-    ).fetchone()
-    values = {"patron_id": patron_id, "user_key": key}
-    if card:
-        values["barcode"] = values["card_number"] = card[0]
-    columns: dict[tuple[str, str], dict[str, str]] = {}
-    for schema, table, column in _tables_with_identifiers(conn):
-        if column in values:
-            columns.setdefault((schema, table), {})[column] = values[column]
+    held = conn.execute(
+        "select barcode, from_batch, to_batch from identity.cards where user_key = %s", [key]
+    ).fetchall()
     tables: dict[str, list] = {}
-    for (schema, table), matches in columns.items():
-        found = _rows(conn, schema, table, matches)
+    for (schema, table), columns in sorted(_tables_with_identifiers(conn).items()):
+        conditions = [
+            (sql.SQL("{} = %s").format(sql.Identifier(column)), [value])
+            for column, value in (("patron_id", patron_id), ("user_key", key))
+            if column in columns
+        ]
+        conditions += [
+            _card_match(column, "batch_id" in columns, held)
+            for column in CARD_COLUMNS
+            if column in columns and held
+        ]
+        found = _rows(conn, schema, table, conditions) if conditions else []
         if found:
             tables[f"{schema}.{table}"] = found
-    patterns = [f"%{value}%" for value in {patron_id, values.get("barcode", patron_id)}]
+    cards = {barcode for barcode, _, _ in held}
+    patterns = [f"%{value}%" for value in {patron_id, *cards}]
     quarantined = conn.execute(
         "select file, line, content, reason from quarantine.rejected_rows "
         "where content like any(%s)",

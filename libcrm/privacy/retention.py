@@ -6,6 +6,8 @@
   before keep their aggregates.
 - Gate passages older than ``LIBCRM_GATE_PASSAGE_DAYS`` are deleted from ``raw`` once visits
   exist for them in ``marts.fct_visits``.
+- A card no longer in use leaves ``identity.cards`` once no row in ``raw`` names it for the
+  batches it was in use.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class RetentionResult:
     holds_detached: int
     requests_detached: int
     gate_passages_deleted: int
+    retired_cards_forgotten: int
 
 
 def limits() -> tuple[int, int]:
@@ -74,4 +77,23 @@ def apply(conn: psycopg.Connection, run_day: date) -> RetentionResult:
                 "and passed_at <= (select max(entered_at) from marts.fct_visits)",
                 [gate_cutoff],
             ).rowcount
-    return RetentionResult(*detached, deleted)
+        forgotten = _forget_retired_cards(conn)
+    return RetentionResult(*detached, deleted, forgotten)
+
+
+def _forget_retired_cards(conn: psycopg.Connection) -> int:
+    """Delete the mappings of cards no longer in use that no raw row needs any more."""
+    retired = conn.execute("select count(*) from identity.cards where to_batch is not null")
+    if not retired.fetchone()[0]:
+        return 0
+    still_named = " and ".join(
+        f"""not exists (
+            select from raw.{table} as keyed
+            where keyed.{card} = cards.barcode
+                and keyed.batch_id > cards.from_batch and keyed.batch_id < cards.to_batch
+        )"""
+        for table, card in (("gate_passages", "card_number"), ("event_registrations", "barcode"))
+    )
+    return conn.execute(
+        f"delete from identity.cards as cards where to_batch is not null and {still_named}"  # noqa: S608
+    ).rowcount

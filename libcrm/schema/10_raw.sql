@@ -43,6 +43,19 @@ create table if not exists identity.patron_keys (
     updated_at timestamptz not null default now()
 );
 
+-- Every card a patron has held. Gate passages and event registrations land with their card
+-- number; dbt staging gives each row the user_key of the card's holder when its batch was
+-- loaded: the mapping with from_batch < batch_id < to_batch (to_batch is null while current).
+create table if not exists identity.cards (
+    barcode text not null,
+    user_key text not null,
+    from_batch bigint not null,
+    to_batch bigint,
+    primary key (barcode, from_batch)
+);
+create unique index if not exists cards_current on identity.cards (barcode)
+where to_batch is null;
+
 create table if not exists raw.patrons (
     batch_id bigint not null,
     source_line integer not null,
@@ -118,7 +131,6 @@ create table if not exists raw.purchase_requests (
 create table if not exists raw.gate_passages (
     batch_id bigint not null,
     source_line integer not null,
-    user_key text not null,
     card_number text not null,
     passed_at timestamp not null,
     direction text not null,
@@ -143,7 +155,6 @@ create table if not exists raw.event_registrations (
     source_line integer not null,
     registration_id text not null,
     event_id text not null,
-    user_key text not null,
     barcode text not null,
     registered_at timestamp,
     attendance text not null,
@@ -162,3 +173,30 @@ create index if not exists gate_passages_batch_range on raw.gate_passages
 using brin (batch_id);
 create index if not exists events_batch on raw.events (batch_id);
 create index if not exists event_registrations_batch on raw.event_registrations (batch_id);
+
+-- Added after the first release: card-keyed rows no longer carry a user_key, the card map
+-- above resolves it. Earlier rows seed the map (a card that changed hands before this upgrade
+-- is credited to its current holder), then the column goes, and with it the dbt views over it,
+-- which the next dbt run builds again.
+do $$
+begin
+    if exists (
+        select from information_schema.columns
+        where table_schema = 'raw' and table_name = 'gate_passages' and column_name = 'user_key'
+    ) then
+        insert into identity.cards (barcode, user_key, from_batch)
+        select distinct on (barcode) barcode, user_key, 0
+        from (
+            select barcode, user_key, 0 as rank from identity.patron_keys
+            union all
+            select card_number, user_key, 1 from raw.gate_passages
+            union all
+            select barcode, user_key, 1 from raw.event_registrations
+        ) as held
+        order by barcode, rank
+        on conflict do nothing;
+        alter table raw.gate_passages drop column user_key cascade;
+        alter table raw.event_registrations drop column user_key cascade;
+    end if;
+end
+$$;

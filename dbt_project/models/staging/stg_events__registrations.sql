@@ -1,7 +1,11 @@
 with
 
-source as (
+latest as (
     {{ latest_per_key(source('events', 'event_registrations'), 'registration_id') }}
+),
+
+source as (
+    {{ with_card_holder('latest', 'barcode') }}
 ),
 
 final as (

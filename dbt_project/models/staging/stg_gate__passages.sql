@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('gate', 'gate_passages') }}
+    {{ with_card_holder(source('gate', 'gate_passages'), 'card_number') }}
 ),
 
 final as (
