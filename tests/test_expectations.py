@@ -184,6 +184,23 @@ def test_a_spike_and_late_rows_are_warnings_and_the_run_goes_on(library):
     assert any("band [3, 130]" in line for line in outcome.summary()["warnings"])
 
 
+def test_a_passage_whose_card_has_no_holder_for_its_batch_is_critical(library):
+    """Staging would drop such passages: the card map must cover every card of the day."""
+    card = "update identity.cards set to_batch = {} where barcode = 'C0003'"
+    with psycopg.connect(library["url"], autocommit=True) as conn:
+        conn.execute(card.format("from_batch + 1"))
+        try:
+            outcome = _raw(library["url"], DAYS[4], "lost-holder")
+        finally:
+            conn.execute(card.format("null"))
+    [failed] = outcome.critical_failures
+    assert (failed["suite"], failed["column"], failed["unexpected_count"]) == (
+        "raw_gate_cards",
+        "user_key",
+        1,
+    )
+
+
 def test_results_are_kept_for_trend_queries(library):
     _raw(library["url"], DAYS[3], "night-3")
     with psycopg.connect(library["url"]) as conn:
