@@ -35,12 +35,16 @@ class BatchFacts:
         its timestamps start long before the data interval and it has no volume band.
     history : tuple of int
         Rows loaded on the entity's most recent earlier incremental days, newest first.
+    batches : tuple of int
+        The day's loaded batches: suites select their rows by these ids, so PostgreSQL reads
+        them through the batch index instead of scanning the whole table.
     """
 
     entity: str
     delivered: bool
     initial: bool
     history: tuple[int, ...]
+    batches: tuple[int, ...] = ()
 
     def band(self) -> tuple[int, int | None, str]:
         """Return ``(min_rows, max_rows, note)`` for the day's volume check.
@@ -133,8 +137,21 @@ def batch_facts(url: str, data_date: date, entities: list[str]) -> dict[str, Bat
             """,
             {"day": data_date, "entities": entities, "window": BAND_WINDOW_DAYS},
         ).fetchall()
+        batches = dict(
+            conn.execute(
+                "select entity, array_agg(batch_id order by batch_id) from raw.load_audit "
+                "where status = 'loaded' and data_date = %s and entity = any(%s) group by entity",
+                [data_date, entities],
+            ).fetchall()
+        )
     found = {
-        entity: BatchFacts(entity, delivered, first_day == data_date, tuple(history))
+        entity: BatchFacts(
+            entity,
+            delivered,
+            first_day == data_date,
+            tuple(history),
+            tuple(batches.get(entity, ())),
+        )
         for entity, first_day, delivered, history in rows
     }
     return {entity: found.get(entity, BatchFacts(entity, False, True, ())) for entity in entities}

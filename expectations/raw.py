@@ -14,7 +14,7 @@ from datetime import date
 
 import great_expectations.expectations as gxe
 
-from expectations.base import CRITICAL, WARNING, Interval, Suite, day_literal, note
+from expectations.base import CRITICAL, WARNING, Interval, Suite, note
 from expectations.history import BatchFacts
 from libcrm.ingest import card_holder_join
 from libcrm.ingest.sources import (
@@ -33,11 +33,9 @@ UNKNOWN_REFERENCE_SHARE = 0.02
 RATING_RANGE = (1, 5)
 
 
-def _day_batches(entity: str, data_date: date) -> str:
-    return (
-        "select batch_id from raw.load_audit where status = 'loaded' "  # noqa: S608
-        f"and entity = '{entity}' and data_date = {day_literal(data_date)}"
-    )
+def _day_batches(facts: BatchFacts) -> str:
+    """The day's batch ids as SQL list items (``null`` when none: the suite then sees no rows)."""
+    return ", ".join(map(str, facts.batches)) or "null"
 
 
 def _volume(facts: BatchFacts, must_not_be_empty: str | None = None) -> list:
@@ -104,7 +102,7 @@ def raw_patrons(data_date: date, facts: BatchFacts) -> Suite:
     """
     query = (
         "select batch_id, user_key, category, registered_on, opt_out from raw.patrons "  # noqa: S608
-        f"where batch_id in ({_day_batches('patrons', data_date)})"
+        f"where batch_id in ({_day_batches(facts)})"
     )
     return Suite(
         "raw_patrons",
@@ -127,7 +125,7 @@ def raw_items(data_date: date, facts: BatchFacts) -> Suite:
     """Items: id unique in the batch, material type and status in their sets."""
     query = (
         "select batch_id, item_id, material_type, status, acquired_on from raw.items "  # noqa: S608
-        f"where batch_id in ({_day_batches('items', data_date)})"
+        f"where batch_id in ({_day_batches(facts)})"
     )
     return Suite(
         "raw_items",
@@ -164,7 +162,7 @@ def raw_loans(data_date: date, facts: BatchFacts) -> Suite:
         left join identity.patron_keys as keys on loans.user_key = keys.user_key
         left join (select distinct item_id from raw.items) as known_items
             on loans.item_id = known_items.item_id
-        where loans.batch_id in ({_day_batches("loans", data_date)})
+        where loans.batch_id in ({_day_batches(facts)})
     """  # noqa: S608
     interval = Interval(data_date)
     mostly = 1 - UNKNOWN_REFERENCE_SHARE
@@ -217,7 +215,7 @@ def raw_holds(data_date: date, facts: BatchFacts) -> Suite:
         from raw.holds as holds
         left join (select distinct item_id from raw.items) as known_items
             on holds.item_id = known_items.item_id
-        where holds.batch_id in ({_day_batches("holds", data_date)})
+        where holds.batch_id in ({_day_batches(facts)})
     """  # noqa: S608
     interval = Interval(data_date)
     return Suite(
@@ -256,7 +254,7 @@ def raw_purchase_requests(data_date: date, facts: BatchFacts) -> Suite:
         "case when (status = 'pending') = (decided_at is not null) then request_id end "
         "as decision_out_of_step "
         "from raw.purchase_requests "
-        f"where batch_id in ({_day_batches('purchase_requests', data_date)})"
+        f"where batch_id in ({_day_batches(facts)})"
     )
     interval = Interval(data_date)
     return Suite(
@@ -280,7 +278,7 @@ def raw_gate_passages(data_date: date, facts: BatchFacts) -> Suite:
     """Gate passages: a delivered log is never empty, directions in/out, times inside the day."""
     query = (
         "select batch_id, passed_at, direction from raw.gate_passages "  # noqa: S608
-        f"where batch_id in ({_day_batches('gate_passages', data_date)})"
+        f"where batch_id in ({_day_batches(facts)})"
     )
     empty = (
         "a day the library is closed delivers no gate log; a delivered log with no passages "
@@ -300,7 +298,7 @@ def raw_gate_passages(data_date: date, facts: BatchFacts) -> Suite:
     )
 
 
-def raw_gate_cards(data_date: date) -> Suite:
+def raw_gate_cards(facts: BatchFacts) -> Suite:
     """Every card of the day's gate passages has a holder for its batch (else staging would
     drop its passages). Checked per distinct card and batch: tens of thousands of rows where
     the passages are millions."""
@@ -308,7 +306,7 @@ def raw_gate_cards(data_date: date) -> Suite:
         select passages.batch_id, passages.card_number, cards.user_key
         from (
             select distinct batch_id, card_number from raw.gate_passages
-            where batch_id in ({_day_batches("gate_passages", data_date)})
+            where batch_id in ({_day_batches(facts)})
         ) as passages
         {card_holder_join("passages", "card_number")}
     """  # noqa: S608
@@ -321,7 +319,7 @@ def raw_events(data_date: date, facts: BatchFacts) -> Suite:
     """Events: id unique, category in its set, an end after the start (starts may be future)."""
     query = (
         "select batch_id, event_id, category, starts_at, ends_at from raw.events "  # noqa: S608
-        f"where batch_id in ({_day_batches('events', data_date)})"
+        f"where batch_id in ({_day_batches(facts)})"
     )
     return Suite(
         "raw_events",
@@ -360,7 +358,7 @@ def raw_event_registrations(data_date: date, facts: BatchFacts) -> Suite:
         {card_holder_join("registrations", "barcode")}
         left join (select distinct event_id from raw.events) as known
             on registrations.event_id = known.event_id
-        where registrations.batch_id in ({_day_batches("event_registrations", data_date)})
+        where registrations.batch_id in ({_day_batches(facts)})
     """  # noqa: S608
     interval = Interval(data_date)
     return Suite(

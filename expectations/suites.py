@@ -41,7 +41,7 @@ def raw_suites(data_date: date, url: str | None = None) -> list[Suite]:
     """
     facts = batch_facts(url or config.database_url(), data_date, list(RAW_SUITES))
     suites = [build(data_date, facts[entity]) for entity, build in RAW_SUITES.items()]
-    return suites + [raw.raw_gate_cards(data_date), audit.raw_load_audit(data_date)]
+    return suites + [raw.raw_gate_cards(facts["gate_passages"]), audit.raw_load_audit(data_date)]
 
 
 def mart_suites() -> list[Suite]:
