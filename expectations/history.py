@@ -28,8 +28,6 @@ class BatchFacts:
     ----------
     entity : str
         ``raw`` table name (``loans``).
-    delivered : bool
-        A file of this entity was loaded for the day (an absent file means nothing changed).
     initial : bool
         The day's batch is the entity's first: an initial export holding the whole history, so
         its timestamps start long before the data interval and it has no volume band.
@@ -41,10 +39,15 @@ class BatchFacts:
     """
 
     entity: str
-    delivered: bool
     initial: bool
     history: tuple[int, ...]
-    batches: tuple[int, ...] = ()
+    batches: tuple[int, ...]
+
+    @property
+    def delivered(self) -> bool:
+        """A file of this entity was loaded for the day (an absent file means nothing
+        changed)."""
+        return bool(self.batches)
 
     def band(self) -> tuple[int, int | None, str]:
         """Return ``(min_rows, max_rows, note)`` for the day's volume check.
@@ -122,10 +125,6 @@ def batch_facts(url: str, data_date: date, entities: list[str]) -> dict[str, Bat
             select
                 firsts.entity,
                 firsts.first_day,
-                exists (
-                    select from days
-                    where days.entity = firsts.entity and days.data_date = %(day)s
-                ) as delivered,
                 coalesce(
                     array_agg(recent.rows_loaded order by recent.data_date desc)
                     filter (where recent.recency <= %(window)s),
@@ -146,12 +145,8 @@ def batch_facts(url: str, data_date: date, entities: list[str]) -> dict[str, Bat
         )
     found = {
         entity: BatchFacts(
-            entity,
-            delivered,
-            first_day == data_date,
-            tuple(history),
-            tuple(batches.get(entity, ())),
+            entity, first_day == data_date, tuple(history), tuple(batches.get(entity, ()))
         )
-        for entity, first_day, delivered, history in rows
+        for entity, first_day, history in rows
     }
-    return {entity: found.get(entity, BatchFacts(entity, False, True, ())) for entity in entities}
+    return {entity: found.get(entity, BatchFacts(entity, True, (), ())) for entity in entities}

@@ -17,20 +17,25 @@ from libcrm.ingest.loader import LoadResult, card_index, checksum, load_file
 from libcrm.ingest.readers import SourceFormatError
 from libcrm.ingest.sources import BY_SOURCE, PATRONS
 
-__all__ = ["LoadResult", "SourceFormatError", "card_holder_join", "ingest_source"]
+__all__ = ["LoadResult", "SourceFormatError", "card_held", "card_holder_join", "ingest_source"]
 
 log = logging.getLogger(__name__)
 
 
+def card_held(alias: str, card: str) -> str:
+    """SQL condition: ``identity.cards as cards`` is the mapping of the card of a row keyed by
+    card (``alias.card``) in force when the row's batch was loaded, as dbt staging reads it
+    (macro ``with_card_holder``)."""
+    return (
+        f"{alias}.{card} = cards.barcode and {alias}.batch_id > cards.from_batch "
+        f"and (cards.to_batch is null or {alias}.batch_id < cards.to_batch)"
+    )
+
+
 def card_holder_join(alias: str, card: str) -> str:
-    """SQL joining ``identity.cards as cards`` to rows keyed by card (``alias.card``): each
-    gets the ``user_key`` of the card's holder when its batch was loaded, as dbt staging does
-    (macro ``with_card_holder``), or null when the card had none."""
-    return f"""
-        left join identity.cards as cards
-            on {alias}.{card} = cards.barcode and {alias}.batch_id > cards.from_batch
-            and (cards.to_batch is null or {alias}.batch_id < cards.to_batch)
-    """
+    """SQL joining ``identity.cards as cards`` to rows keyed by card: each gets the ``user_key``
+    of the card's holder when its batch was loaded, or null when the card had none."""
+    return f"left join identity.cards as cards on {card_held(alias, card)}"
 
 
 def _refresh_identity(conn: psycopg.Connection, batch_id: int) -> None:

@@ -104,9 +104,8 @@ class Entity:
 
     ``key`` names the patron: a patron id, pseudonymised into ``user_key`` at load time, or a
     card number (``key_is_card``), kept as it is and resolved through ``identity.cards`` in dbt
-    staging. ``unique`` names the columns that
-    identify a record: each may appear only once per file (a file holds each record's latest
-    state once).
+    staging. ``unique`` names the columns that identify a record: each may appear only once
+    per file (a file holds each record's latest state once).
     """
 
     source: str

@@ -9,6 +9,7 @@ import psycopg
 from psycopg import sql
 
 from libcrm import config
+from libcrm.ingest import card_held
 from libcrm.pseudonym import user_key
 
 # Schemas libcrm writes; a patron's rows are found by whichever identifier a table carries.
@@ -33,21 +34,24 @@ def _tables_with_identifiers(conn: psycopg.Connection) -> dict[tuple[str, str], 
     return {table: columns for table, columns in found.items() if columns - {"batch_id"}}
 
 
-def _card_match(column: str, batched: bool, held: list[tuple]) -> tuple[sql.Composable, list]:
-    """Rows naming one of the patron's cards: in a loaded batch, only those of the batches
-    between which the card was theirs (a card may change hands); elsewhere its current card."""
-    if not batched:
-        current = [barcode for barcode, _, to_batch in held if to_batch is None]
-        return sql.SQL("{} = any(%s)").format(sql.Identifier(column)), [current]
-    one = sql.SQL("({} = %s and batch_id > %s and batch_id < coalesce(%s, 'Infinity'::numeric))")
-    condition = sql.SQL(" or ").join([one.format(sql.Identifier(column))] * len(held))
-    return condition, [value for card in held for value in card]
+def _card_match(column: str, batched: bool) -> sql.Composable:
+    """Rows naming one of the patron's cards: in a loaded batch, only while the card was theirs
+    (a card may change hands); elsewhere their current card."""
+    if batched:
+        return sql.SQL(
+            "exists (select from identity.cards as cards where cards.user_key = %s and {})"
+        ).format(sql.SQL(card_held("keyed", column)))
+    return sql.SQL(
+        "{} in (select barcode from identity.cards where user_key = %s and to_batch is null)"
+    ).format(sql.Identifier(column))
 
 
 def _rows(conn: psycopg.Connection, schema: str, table: str, conditions: list) -> list:
     condition = sql.SQL(" or ").join(part for part, _ in conditions)
-    query = sql.SQL("select * from {} where {}").format(sql.Identifier(schema, table), condition)
-    cursor = conn.execute(query, [value for _, values in conditions for value in values])
+    query = sql.SQL("select * from {} as keyed where {}").format(
+        sql.Identifier(schema, table), condition
+    )
+    cursor = conn.execute(query, [value for _, value in conditions])
     names = [description.name for description in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -55,26 +59,23 @@ def _rows(conn: psycopg.Connection, schema: str, table: str, conditions: list) -
 def export_patron(conn: psycopg.Connection, patron_id: str) -> dict:
     """Every row about ``patron_id`` in libcrm's schemas, and quarantined lines naming it."""
     key = user_key(config.pseudonym_key(), patron_id)
-    held = conn.execute(
-        "select barcode, from_batch, to_batch from identity.cards where user_key = %s", [key]
-    ).fetchall()
     tables: dict[str, list] = {}
     for (schema, table), columns in sorted(_tables_with_identifiers(conn).items()):
         conditions = [
-            (sql.SQL("{} = %s").format(sql.Identifier(column)), [value])
+            (sql.SQL("{} = %s").format(sql.Identifier(column)), value)
             for column, value in (("patron_id", patron_id), ("user_key", key))
             if column in columns
         ]
         conditions += [
-            _card_match(column, "batch_id" in columns, held)
+            (_card_match(column, "batch_id" in columns), key)
             for column in CARD_COLUMNS
-            if column in columns and held
+            if column in columns
         ]
-        found = _rows(conn, schema, table, conditions) if conditions else []
+        found = _rows(conn, schema, table, conditions)
         if found:
             tables[f"{schema}.{table}"] = found
-    cards = {barcode for barcode, _, _ in held}
-    patterns = [f"%{value}%" for value in {patron_id, *cards}]
+    cards = conn.execute("select barcode from identity.cards where user_key = %s", [key])
+    patterns = [f"%{value}%" for value in {patron_id, *(card for (card,) in cards)}]
     quarantined = conn.execute(
         "select file, line, content, reason from quarantine.rejected_rows "
         "where content like any(%s)",

@@ -19,6 +19,9 @@ from datetime import date, timedelta
 import psycopg
 from psycopg import sql
 
+from libcrm.ingest import card_held
+from libcrm.ingest.sources import ENTITIES
+
 # One academic year of linked loan history: enough for segments and recommendations that look
 # back a year, short enough that old reading is no longer tied to a person.
 DEFAULT_LOAN_LINK_DAYS = 365
@@ -87,12 +90,10 @@ def _forget_retired_cards(conn: psycopg.Connection) -> int:
     if not retired.fetchone()[0]:
         return 0
     still_named = " and ".join(
-        f"""not exists (
-            select from raw.{table} as keyed
-            where keyed.{card} = cards.barcode
-                and keyed.batch_id > cards.from_batch and keyed.batch_id < cards.to_batch
-        )"""
-        for table, card in (("gate_passages", "card_number"), ("event_registrations", "barcode"))
+        f"not exists (select from raw.{entity.table} as keyed "
+        f"where {card_held('keyed', entity.key)})"
+        for entity in ENTITIES
+        if entity.key_is_card
     )
     return conn.execute(
         f"delete from identity.cards as cards where to_batch is not null and {still_named}"  # noqa: S608
