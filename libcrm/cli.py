@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import stat
 import sys
 
 from libcrm import config, localdb
@@ -20,8 +21,15 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    existed = args.path.exists()
     path = config.write_key_file(args.path)
-    print(f"pseudonym key in {path} (mode 0600); set LIBCRM_PSEUDONYM_KEY_FILE={path}")
+    mode = f"mode {stat.S_IMODE(path.stat().st_mode):04o}"
+    done = "kept the existing" if existed else "wrote a new"
+    where = "in" if existed else "to"
+    print(f"{done} pseudonym key {where} {path} ({mode}); set LIBCRM_PSEUDONYM_KEY_FILE={path}")
+    warning = config.loose_key_file_warning(path)
+    if warning:
+        print(f"WARNING: {warning}")
     return 0
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
+import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +13,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = PROJECT_ROOT / ".local"
 DATABASE_URL_FILE = LOCAL_DIR / "database_url"
 DEFAULT_KEY_FILE = LOCAL_DIR / "pseudonym.key"
+# 256 bits, the full strength of HMAC-SHA-256; keygen writes 32 random bytes as 64 hex digits.
+MIN_KEY_BYTES = 32
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(RuntimeError):
@@ -47,25 +54,65 @@ def settings() -> Settings:
     return Settings(database_url=database_url(), landing_dir=landing_dir())
 
 
+def _checked_key(value: bytes, origin: str) -> bytes:
+    """The key from ``origin`` without surrounding whitespace, if it is long enough."""
+    key = value.strip()
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(
+            f"the pseudonym key in {origin} is {len(key)} bytes, shorter than {MIN_KEY_BYTES}: "
+            "`python -m libcrm keygen --path FILE` writes a new key file"
+        )
+    return key
+
+
+def loose_key_file_warning(path: Path) -> str | None:
+    """Say how to fix a key file that its group or others may read; None when it is private."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return None
+    return (
+        f"pseudonym key file {path} has mode {mode:04o}, readable by its group or others: "
+        f"run `chmod 600 {path}`"
+    )
+
+
+def read_key_file(path: Path, setting: str = "LIBCRM_PSEUDONYM_KEY_FILE") -> bytes:
+    """Return the key in ``path`` (named by ``setting``), checked like every key, with a
+    warning when its group or others may read it."""
+    if not path.is_file():
+        raise ConfigError(
+            f"no pseudonym key file at {path} ({setting}): name the file of the key the "
+            "warehouse was built with, or write a new one with `python -m libcrm keygen --path "
+            "FILE`"
+        )
+    warning = loose_key_file_warning(path)
+    if warning:
+        log.warning("%s", warning)
+    return _checked_key(path.read_bytes(), str(path))
+
+
 def pseudonym_key() -> bytes:
     """Return the secret for keyed pseudonyms, from the environment or a key file.
 
-    The key is read from ``LIBCRM_PSEUDONYM_KEY``, else from the file named by
-    ``LIBCRM_PSEUDONYM_KEY_FILE``, else from the demo's key file under ``.local/``.
+    The key is ``LIBCRM_PSEUDONYM_KEY``, or the content of the file named by
+    ``LIBCRM_PSEUDONYM_KEY_FILE``, else of the demo's key file under ``.local/``. Either is at
+    least ``MIN_KEY_BYTES`` long once surrounding whitespace is removed; when both variables
+    are set they must hold the same key.
     """
-    key = os.environ.get("LIBCRM_PSEUDONYM_KEY", "")
-    if key:
-        return key.encode()
-    path = Path(os.environ.get("LIBCRM_PSEUDONYM_KEY_FILE", DEFAULT_KEY_FILE))
-    if not path.exists():
+    value = os.environ.get("LIBCRM_PSEUDONYM_KEY", "")
+    named = os.environ.get("LIBCRM_PSEUDONYM_KEY_FILE", "")
+    if not value:
+        if named:
+            return read_key_file(Path(named))
+        unset = "neither LIBCRM_PSEUDONYM_KEY nor LIBCRM_PSEUDONYM_KEY_FILE is set"
+        return read_key_file(DEFAULT_KEY_FILE, f"the demo's key file: {unset}")
+    key = _checked_key(value.encode(), "LIBCRM_PSEUDONYM_KEY")
+    if named and not hmac.compare_digest(key, read_key_file(Path(named))):
         raise ConfigError(
-            f"no pseudonym key: set LIBCRM_PSEUDONYM_KEY or LIBCRM_PSEUDONYM_KEY_FILE "
-            f"(looked for {path}); `python -m libcrm keygen` writes a new key file"
+            f"LIBCRM_PSEUDONYM_KEY and LIBCRM_PSEUDONYM_KEY_FILE ({named}) hold different keys: "
+            "unset one of them (the key file is the safer place for the secret)"
         )
-    key_bytes = path.read_bytes().strip()
-    if len(key_bytes) < 32:
-        raise ConfigError(f"pseudonym key in {path} is shorter than 32 bytes: generate a new one")
-    return key_bytes
+    return key
 
 
 def write_key_file(path: Path = DEFAULT_KEY_FILE) -> Path:
