@@ -58,11 +58,12 @@ def _rotate_key(args: argparse.Namespace) -> int:
     from libcrm import db
     from libcrm.privacy.rotation import RotationError, rotate
 
-    old, new = args.old_key_file.read_bytes().strip(), args.new_key_file.read_bytes().strip()
+    old = config.read_key_file(args.old_key_file, "--old-key-file")
+    new = config.read_key_file(args.new_key_file, "--new-key-file")
     try:
         with db.connect() as conn:
-            changed = rotate(conn, old, new)
-    except RotationError as error:
+            changed = rotate(conn, old, new, f"--old-key-file {args.old_key_file}")
+    except (RotationError, config.ConfigError) as error:
         print(f"libcrm: key rotation refused, nothing changed: {error}", file=sys.stderr)
         return 2
     for table, rows in changed.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -51,9 +52,8 @@ def _with_database(url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
-@pytest.fixture(scope="module")
-def warehouse_url(admin_url: str):
-    """A new, bootstrapped database for this module, dropped afterwards."""
+@contextlib.contextmanager
+def _new_warehouse(admin_url: str):
     name = f"libcrm_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
@@ -62,6 +62,20 @@ def warehouse_url(admin_url: str):
     yield url
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def warehouse_url(admin_url: str):
+    """A new, bootstrapped database for this module, dropped afterwards."""
+    with _new_warehouse(admin_url) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_warehouse_url(admin_url: str):
+    """A new, bootstrapped database for one test, dropped afterwards."""
+    with _new_warehouse(admin_url) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True, scope="session")

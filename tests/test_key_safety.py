@@ -1,17 +1,107 @@
-"""The pseudonym key: both sources obey one set of rules, and key files stay private."""
+"""The pseudonym key: only the warehouse's key writes user keys, both sources obey one set of
+rules, and key files stay private."""
 
 from __future__ import annotations
 
 import logging
+import shutil
 import stat
+from datetime import date
 
+import psycopg
 import pytest
 
-from libcrm import config
+from libcrm import config, ingest
 from libcrm.cli import main
-from tests.conftest import TEST_KEY
+from libcrm.privacy.access import export_patron
+from libcrm.privacy.rotation import rotate
+from libcrm.pseudonym import fingerprint
+from tests.conftest import LANDING, TEST_KEY
 
 OTHER_KEY = "another-pseudonym-key-abcdefghijklmnop"
+FIRST, SECOND = date(2026, 3, 16), date(2026, 3, 17)
+WRONG_KEY = "not the key this warehouse's user keys were made with"
+# What a wrong key would have changed: every row keyed by patron, the identity map, the audit.
+STATE = {
+    "patron_keys": "select user_key, patron_id, barcode from identity.patron_keys",
+    "cards": "select barcode, user_key, from_batch, to_batch from identity.cards",
+    "patrons": "select batch_id, user_key, patron_id from raw.patrons",
+    "loans": "select batch_id, user_key, patron_id from raw.loans",
+    "audit": "select batch_id, file, status from raw.load_audit",
+    "fingerprint": "select fingerprint from identity.key_fingerprint",
+}
+
+
+def _state(url: str) -> dict[str, set]:
+    with psycopg.connect(url) as conn:
+        return {name: set(conn.execute(query).fetchall()) for name, query in STATE.items()}
+
+
+@pytest.fixture
+def first_day(fresh_warehouse_url, tmp_path):
+    """Day one loaded with the test key; day two re-delivers the same ILS export, and the gate
+    and event exports of day one are not loaded yet."""
+    landing = tmp_path / "landing"
+    shutil.copytree(LANDING, landing)
+    shutil.copytree(landing / "ils" / FIRST.isoformat(), landing / "ils" / SECOND.isoformat())
+    ingest.ingest_source("ils", FIRST, fresh_warehouse_url, landing)
+    return fresh_warehouse_url, landing
+
+
+def test_a_wrong_key_never_rekeys_patrons_from_a_redelivered_export(first_day, monkeypatch):
+    url, landing = first_day
+    before = _state(url)
+    monkeypatch.setenv("LIBCRM_PSEUDONYM_KEY", OTHER_KEY)
+    with pytest.raises(config.ConfigError, match=WRONG_KEY) as refused:
+        ingest.ingest_source("ils", SECOND, url, landing)
+    assert "rotate-key" in str(refused.value)
+    assert _state(url) == before
+    # The warehouse stays repairable: the right key loads the day, and rotation accepts it.
+    monkeypatch.setenv("LIBCRM_PSEUDONYM_KEY", TEST_KEY)
+    ingest.ingest_source("ils", SECOND, url, landing)
+    after = _state(url)
+    assert after["patron_keys"] == before["patron_keys"]
+    assert {key for _, key, _ in after["patrons"]} == {key for _, key, _ in before["patrons"]}
+    with psycopg.connect(url) as conn:
+        assert rotate(conn, TEST_KEY.encode(), OTHER_KEY.encode())["identity.patron_keys"] == 4
+
+
+@pytest.mark.parametrize("source", ["ils", "gate", "events"])
+def test_every_source_refuses_a_wrong_key_before_loading(first_day, monkeypatch, source):
+    url, landing = first_day
+    before = _state(url)
+    monkeypatch.setenv("LIBCRM_PSEUDONYM_KEY", OTHER_KEY)
+    day = SECOND if source == "ils" else FIRST
+    with pytest.raises(config.ConfigError, match=WRONG_KEY):
+        ingest.ingest_source(source, day, url, landing)
+    assert _state(url) == before
+
+
+def test_the_first_key_used_is_recorded_as_the_warehouses(first_day):
+    url, _ = first_day
+    assert _state(url)["fingerprint"] == {(fingerprint(TEST_KEY.encode()),)}
+
+
+def test_a_warehouse_without_a_fingerprint_checks_its_pseudonyms_then_records_the_key(
+    first_day, monkeypatch
+):
+    url, landing = first_day
+    with psycopg.connect(url) as conn:
+        conn.execute("delete from identity.key_fingerprint")
+    monkeypatch.setenv("LIBCRM_PSEUDONYM_KEY", OTHER_KEY)
+    with pytest.raises(config.ConfigError, match=r"\(4 of 4 stored pseudonyms differ\)"):
+        ingest.ingest_source("ils", SECOND, url, landing)
+    assert _state(url)["fingerprint"] == set()
+    monkeypatch.setenv("LIBCRM_PSEUDONYM_KEY", TEST_KEY)
+    ingest.ingest_source("ils", SECOND, url, landing)
+    assert _state(url)["fingerprint"] == {(fingerprint(TEST_KEY.encode()),)}
+
+
+def test_the_access_export_refuses_a_wrong_key(first_day, monkeypatch):
+    url, _ = first_day
+    monkeypatch.setenv("LIBCRM_PSEUDONYM_KEY", OTHER_KEY)
+    with psycopg.connect(url) as conn, pytest.raises(config.ConfigError, match=WRONG_KEY):
+        export_patron(conn, "P001")
 
 
 @pytest.fixture

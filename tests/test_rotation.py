@@ -9,20 +9,29 @@ import pytest
 
 from libcrm import ingest
 from libcrm.cli import main
-from libcrm.pseudonym import user_key
+from libcrm.config import ConfigError
+from libcrm.pseudonym import fingerprint, user_key
 from tests.conftest import LANDING, TEST_KEY
 
 NEW_KEY = b"a-brand-new-pseudonym-key-0123456789"
+DAY = date(2026, 3, 16)
 
 
 @pytest.fixture
-def loaded(warehouse_url, tmp_path, monkeypatch):
+def loaded(fresh_warehouse_url, tmp_path, monkeypatch):
     for source in ("ils", "gate", "events"):
-        ingest.ingest_source(source, date(2026, 3, 16), warehouse_url, LANDING)
-    (tmp_path / "old.key").write_text(TEST_KEY)
-    (tmp_path / "new.key").write_bytes(NEW_KEY)
-    monkeypatch.setenv("LIBCRM_DATABASE_URL", warehouse_url)
-    return warehouse_url, tmp_path
+        ingest.ingest_source(source, DAY, fresh_warehouse_url, LANDING)
+    for name, key in (("old.key", TEST_KEY.encode()), ("new.key", NEW_KEY)):
+        (tmp_path / name).write_bytes(key)
+        (tmp_path / name).chmod(0o600)
+    monkeypatch.setenv("LIBCRM_DATABASE_URL", fresh_warehouse_url)
+    return fresh_warehouse_url, tmp_path
+
+
+def _rotate(keys, old="old.key", new="new.key"):
+    return main(
+        ["rotate-key", "--old-key-file", str(keys / old), "--new-key-file", str(keys / new)]
+    )
 
 
 def _keys(url):
@@ -39,16 +48,7 @@ def _keys(url):
 
 def test_rotation_rekeys_every_table_to_the_new_secret(loaded):
     url, keys = loaded
-    code = main(
-        [
-            "rotate-key",
-            "--old-key-file",
-            str(keys / "old.key"),
-            "--new-key-file",
-            str(keys / "new.key"),
-        ]
-    )
-    assert code == 0
+    assert _rotate(keys) == 0
     after = _keys(url)
     expected = {user_key(NEW_KEY, p) for p in ("P001", "P002", "P003", "P004")}
     assert after["patrons"] == expected
@@ -63,14 +63,35 @@ def test_a_wrong_old_key_is_refused_and_nothing_changes(loaded):
     url, keys = loaded
     before = _keys(url)
     (keys / "wrong.key").write_text("not-the-key-the-warehouse-was-built-with")
-    code = main(
-        [
-            "rotate-key",
-            "--old-key-file",
-            str(keys / "wrong.key"),
-            "--new-key-file",
-            str(keys / "new.key"),
-        ]
-    )
-    assert code == 2
+    assert _rotate(keys, old="wrong.key") == 2
+    assert _keys(url) == before
+
+
+def test_after_rotation_only_the_new_key_may_write(loaded, monkeypatch):
+    url, keys = loaded
+    assert _rotate(keys) == 0
+    with pytest.raises(ConfigError, match="not the key this warehouse's user keys were made with"):
+        ingest.ingest_source("ils", DAY, url, LANDING)
+    monkeypatch.setenv("LIBCRM_PSEUDONYM_KEY", NEW_KEY.decode())
+    assert all(result.skipped for result in ingest.ingest_source("ils", DAY, url, LANDING))
+    with psycopg.connect(url) as conn:
+        [(recorded,)] = conn.execute("select fingerprint from identity.key_fingerprint")
+    assert recorded == fingerprint(NEW_KEY)
+
+
+def test_a_wrong_old_key_is_named_in_the_refusal(loaded, capsys):
+    _, keys = loaded
+    (keys / "wrong.key").write_text("not-the-key-the-warehouse-was-built-with")
+    assert _rotate(keys, old="wrong.key") == 2
+    said = capsys.readouterr().err
+    assert "key rotation refused, nothing changed" in said
+    assert f"--old-key-file {keys / 'wrong.key'} is not the key" in said
+
+
+def test_a_short_new_key_is_refused_before_anything_changes(loaded, capsys):
+    url, keys = loaded
+    before = _keys(url)
+    (keys / "short.key").write_text("abc")
+    assert _rotate(keys, new="short.key") == 2
+    assert "shorter than 32" in capsys.readouterr().err
     assert _keys(url) == before

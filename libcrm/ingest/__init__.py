@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from libcrm import config, db
+from libcrm import config, db, pseudonym
 from libcrm.ingest.loader import LoadResult, card_index, checksum, load_file
 from libcrm.ingest.readers import SourceFormatError
 from libcrm.ingest.sources import BY_SOURCE, PATRONS
@@ -133,6 +133,7 @@ def ingest_source(
         current = None
         try:
             with conn.transaction():
+                pseudonym.verify_key(conn, secret)
                 # One loader per source at a time: an overlapping retry waits instead of racing.
                 conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [f"ingest:{source}"])
                 cards = card_index(conn)

@@ -10,7 +10,7 @@ from psycopg import sql
 
 from libcrm import config
 from libcrm.ingest import card_held
-from libcrm.pseudonym import user_key
+from libcrm.pseudonym import user_key, verify_key
 
 # Schemas libcrm writes; a patron's rows are found by whichever identifier a table carries.
 SCHEMAS = ("raw", "identity", "staging", "intermediate", "marts", "snapshots", "portal", "recsys")
@@ -58,7 +58,9 @@ def _rows(conn: psycopg.Connection, schema: str, table: str, conditions: list) -
 
 def export_patron(conn: psycopg.Connection, patron_id: str) -> dict:
     """Every row about ``patron_id`` in libcrm's schemas, and quarantined lines naming it."""
-    key = user_key(config.pseudonym_key(), patron_id)
+    secret = config.pseudonym_key()
+    verify_key(conn, secret)
+    key = user_key(secret, patron_id)
     tables: dict[str, list] = {}
     for (schema, table), columns in sorted(_tables_with_identifiers(conn).items()):
         conditions = [

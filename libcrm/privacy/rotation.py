@@ -2,8 +2,10 @@
 
 The pseudonym of a patron is HMAC(secret, patron_id). Rotating computes each patron's new
 pseudonym from ``identity.patron_keys`` and rewrites ``user_key`` in every table that has one,
-in one transaction: either everything is re-keyed or nothing is. Afterwards the pipeline must
-run with the new secret (point ``LIBCRM_PSEUDONYM_KEY_FILE`` at the new file).
+in one transaction: either everything is re-keyed or nothing is. The old secret is checked as
+every writer checks its key (``verify_key``), and the new one's fingerprint replaces it in the
+same transaction, so afterwards the pipeline runs only with the new secret (point
+``LIBCRM_PSEUDONYM_KEY_FILE`` at the new file).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from libcrm.pseudonym import user_key
+from libcrm.pseudonym import lock_key_exclusively, record_key, user_key, verify_key
 
 SCHEMAS = ("raw", "identity", "marts", "snapshots", "intermediate", "recsys", "quality")
 
@@ -35,19 +37,25 @@ def _tables_with_user_key(conn: psycopg.Connection) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def rotate(conn: psycopg.Connection, old_secret: bytes, new_secret: bytes) -> dict[str, int]:
-    """Re-key every table; return rows changed per table. Raises RotationError on a wrong key."""
+def rotate(
+    conn: psycopg.Connection, old_secret: bytes, new_secret: bytes, old_origin: str = "the old key"
+) -> dict[str, int]:
+    """Re-key every table; return rows changed per table.
+
+    Raises
+    ------
+    RotationError
+        When the new key equals the old one.
+    libcrm.config.ConfigError
+        When the old key (from ``old_origin``) is not the warehouse's.
+    """
     if old_secret == new_secret:
         raise RotationError("the new key equals the old one")
-    patrons = conn.execute("select patron_id, user_key from identity.patron_keys").fetchall()
-    wrong = [pid for pid, key in patrons if user_key(old_secret, pid) != key]
-    if wrong:
-        raise RotationError(
-            f"the old key does not produce the stored pseudonyms ({len(wrong)} of "
-            f"{len(patrons)} patrons differ): pass the key the warehouse was built with"
-        )
     changed = {}
     with conn.transaction():
+        lock_key_exclusively(conn)
+        verify_key(conn, old_secret, old_origin)
+        patrons = conn.execute("select patron_id, user_key from identity.patron_keys").fetchall()
         conn.execute(
             "create temporary table key_map (old text primary key, new text) on commit drop"
         )
@@ -59,4 +67,5 @@ def rotate(conn: psycopg.Connection, old_secret: bytes, new_secret: bytes) -> di
                 "update {} as t set user_key = m.new from key_map as m where t.user_key = m.old"
             ).format(sql.Identifier(schema, table))
             changed[f"{schema}.{table}"] = conn.execute(statement).rowcount
+        record_key(conn, new_secret)
     return changed
