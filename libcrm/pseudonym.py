@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -18,6 +19,8 @@ FINGERPRINT_LABEL = b"libcrm pseudonym key fingerprint"
 # Writers of user keys hold this advisory lock shared; rotate-key holds it exclusively.
 KEY_LOCK = "libcrm:pseudonym-key"
 ENVIRONMENT = "LIBCRM_PSEUDONYM_KEY / LIBCRM_PSEUDONYM_KEY_FILE"
+# Created by the bootstrap; a warehouse from before it gets the table at first use.
+FINGERPRINT_TABLE = Path(__file__).with_name("schema") / "15_key_fingerprint.sql"
 
 
 def user_key(secret: bytes, patron_id: str) -> str:
@@ -81,6 +84,8 @@ def verify_key(conn: psycopg.Connection, secret: bytes, origin: str = ENVIRONMEN
         When the key is not the warehouse's; the message names ``origin`` and the fix.
     """
     conn.execute("select pg_advisory_xact_lock_shared(hashtext(%s))", [KEY_LOCK])
+    if conn.execute("select to_regclass('identity.key_fingerprint')").fetchone()[0] is None:
+        conn.execute(FINGERPRINT_TABLE.read_text())
     recorded = conn.execute("select fingerprint from identity.key_fingerprint").fetchone()
     if recorded is None:
         pairs = _stored_pseudonyms(conn)

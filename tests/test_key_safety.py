@@ -97,6 +97,15 @@ def test_a_warehouse_without_a_fingerprint_checks_its_pseudonyms_then_records_th
     assert _state(url)["fingerprint"] == {(fingerprint(TEST_KEY.encode()),)}
 
 
+def test_a_warehouse_from_before_the_fingerprint_table_gets_it_at_first_use(first_day):
+    url, _ = first_day
+    with psycopg.connect(url) as conn:
+        conn.execute("drop table identity.key_fingerprint")
+    with psycopg.connect(url) as conn:
+        assert export_patron(conn, "P001")["tables"]["identity.patron_keys"]
+    assert _state(url)["fingerprint"] == {(fingerprint(TEST_KEY.encode()),)}
+
+
 def test_the_access_export_refuses_a_wrong_key(first_day, monkeypatch):
     url, _ = first_day
     monkeypatch.setenv("LIBCRM_PSEUDONYM_KEY", OTHER_KEY)
