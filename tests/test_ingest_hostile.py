@@ -135,7 +135,8 @@ def test_hostile_values_are_stored_verbatim_or_quarantined(loaded, warehouse_url
     if csv_file:
         assert "field larger than field limit" in reasons[len(REFUSED)]
     assert reasons[-1].startswith(f"{typed} '{INJECTION}' is not")
-    assert tables == len(ENTITIES) + 3 and keys >= 4  # + load_audit, patron_keys, cards: all there
+    # + load_audit, patron_keys, cards, key_fingerprint: all there
+    assert tables == len(ENTITIES) + 4 and keys >= 4
 
 
 def test_quarantine_keeps_the_original_text_of_refused_rows(loaded, warehouse_url):
