@@ -14,6 +14,7 @@ import psycopg
 
 from libcrm import config, db
 from libcrm.ingest.cards import card_held, card_holder_join, card_index
+from libcrm.ingest.layout import unreadable
 from libcrm.ingest.loader import LoadResult, checksum, load_file
 from libcrm.ingest.readers import SourceFormatError
 from libcrm.ingest.sources import BY_SOURCE, PATRONS
@@ -81,6 +82,13 @@ def _refresh_identity(conn: psycopg.Connection, batch_id: int, data_date: date) 
         conn.execute("drop table batch_keys")
 
 
+def _checksum_if_readable(path: Path) -> str:
+    try:
+        return checksum(path)
+    except OSError:
+        return ""
+
+
 def _record_failure(
     url: str | None, source: str, entity: str, name: str, path: Path, data_date: date, error: str
 ) -> None:
@@ -90,7 +98,7 @@ def _record_failure(
             "insert into raw.load_audit (source, entity, file, checksum, data_date, status, "
             "error, started_at, finished_at) "
             "values (%s, %s, %s, %s, %s, 'failed', %s, clock_timestamp(), clock_timestamp())",
-            [source, entity, name, checksum(path), data_date, error],
+            [source, entity, name, _checksum_if_readable(path), data_date, error],
         )
 
 
@@ -118,8 +126,9 @@ def ingest_source(
     Raises
     ------
     SourceFormatError
-        When a file cannot be read as its entity (e.g. a required column is missing): nothing
-        of the source's day is loaded, and a 'failed' audit row names the file and reason.
+        When a file cannot be read as its entity (e.g. a required column is missing) or at all
+        (a folder, a disk error, JSON nested too deeply): nothing of the source's day is
+        loaded, and a 'failed' audit row names the file and reason.
     """
     landing = landing or config.landing_dir()
     folder = landing / source / data_date.isoformat()
@@ -139,7 +148,10 @@ def ingest_source(
                         continue
                     name = path.relative_to(landing).as_posix()
                     current = (entity.table, name, path)
-                    result = load_file(conn, entity, path, name, data_date, secret, cards)
+                    try:
+                        result = load_file(conn, entity, path, name, data_date, secret, cards)
+                    except (OSError, RecursionError) as error:
+                        raise SourceFormatError(name, unreadable(error)) from error
                     results.append(result)
                     if entity is PATRONS and result.batch_id is not None:
                         _refresh_identity(conn, result.batch_id, data_date)
