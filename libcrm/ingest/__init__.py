@@ -14,12 +14,20 @@ import psycopg
 
 from libcrm import config, db
 from libcrm.ingest.cards import card_held, card_holder_join, card_index
+from libcrm.ingest.landing import Loads, day_folder, exported, no_export, report_misnamed
 from libcrm.ingest.layout import unreadable
 from libcrm.ingest.loader import LoadResult, checksum, load_file
 from libcrm.ingest.readers import SourceFormatError
 from libcrm.ingest.sources import BY_SOURCE, PATRONS
 
-__all__ = ["LoadResult", "SourceFormatError", "card_held", "card_holder_join", "ingest_source"]
+__all__ = [
+    "LoadResult",
+    "Loads",
+    "SourceFormatError",
+    "card_held",
+    "card_holder_join",
+    "ingest_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -120,20 +128,29 @@ def ingest_source(
 
     Returns
     -------
-    list of LoadResult
-        One per file found, in load order (files loaded before are reported as skipped).
+    Loads
+        A list of LoadResult, one per file found, in load order (files loaded before are
+        reported as skipped), with the day's ``warnings`` (no export, misnamed files) and
+        ``misnamed`` files.
 
     Raises
     ------
+    libcrm.config.ConfigError
+        When the landing folder is missing or holds no source folder (not mounted).
     SourceFormatError
         When a file cannot be read as its entity (e.g. a required column is missing) or at all
         (a folder, a disk error, JSON nested too deeply): nothing of the source's day is
-        loaded, and a 'failed' audit row names the file and reason.
+        loaded, and a 'failed' audit row names the file and reason. Also when the source
+        has no export for the day and ``LIBCRM_REQUIRED_SOURCES`` names it.
     """
     landing = landing or config.landing_dir()
-    folder = landing / source / data_date.isoformat()
+    folder = day_folder(landing, source, data_date)
     secret = config.pseudonym_key()
-    results: list[LoadResult] = []
+    results = Loads()
+    report_misnamed(folder, landing, source, results)
+    if not any(exported(folder / entity.file_name) for entity in BY_SOURCE[source]):
+        no_export(folder, source, data_date, results)
+        return results
     with db.connect(url) as conn:
         current = None
         try:
@@ -143,7 +160,7 @@ def ingest_source(
                 cards = card_index(conn, data_date)
                 for entity in BY_SOURCE[source]:
                     path = folder / entity.file_name
-                    if not path.exists():
+                    if not exported(path):
                         log.info("%s: no %s export for %s", source, entity.file_name, data_date)
                         continue
                     name = path.relative_to(landing).as_posix()
