@@ -24,13 +24,13 @@ from libcrm.ingest.sources import (
     HOLD_STATUSES,
     ITEM_STATUSES,
     MATERIAL_TYPES,
+    RATING_RANGE,
     REQUEST_STATUSES,
 )
 
 # A few loans may name a patron or item the ILS exports a day later; more means the ILS
 # exports are out of step with each other.
 UNKNOWN_REFERENCE_SHARE = 0.02
-RATING_RANGE = (1, 5)
 
 
 def _day_batches(facts: BatchFacts) -> str:

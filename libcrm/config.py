@@ -49,6 +49,13 @@ def landing_dir() -> Path:
     return Path(os.environ.get("LIBCRM_LANDING_DIR", PROJECT_ROOT / "data" / "landing"))
 
 
+def required_sources() -> frozenset[str]:
+    """Return the sources whose missing export fails the day (``LIBCRM_REQUIRED_SOURCES``, a
+    comma-separated list; by default a missing export is a warning)."""
+    listed = os.environ.get("LIBCRM_REQUIRED_SOURCES", "")
+    return frozenset(name.strip() for name in listed.split(",") if name.strip())
+
+
 def settings() -> Settings:
     """Read every setting at once."""
     return Settings(database_url=database_url(), landing_dir=landing_dir())

@@ -26,7 +26,7 @@ def run_day(logical_date: datetime | None, interval_start: datetime) -> date:
 
 
 def ingest_source(source: str, data_date: date) -> dict:
-    """Load the day's exports of one source; return counts per file."""
+    """Load the day's exports of one source; return its counts, misnamed files and warnings."""
     db.bootstrap()
     results = ingest.ingest_source(source, data_date)
     return {
@@ -35,6 +35,8 @@ def ingest_source(source: str, data_date: date) -> dict:
         "rows_loaded": sum(r.rows_loaded for r in results),
         "rows_quarantined": sum(r.rows_quarantined for r in results),
         "files_already_loaded": sum(r.skipped for r in results),
+        "misnamed_files": len(results.misnamed),
+        "warnings": results.warnings,
     }
 
 

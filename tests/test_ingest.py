@@ -55,7 +55,7 @@ def test_rejections_name_file_line_and_reason(loaded, warehouse_url):
         ).fetchall()
     assert ("gate/2026-03-16/gate_log.csv", 6, "direction 'X' is not in|out") in rows
     assert any(
-        file.endswith("gate_log.csv") and line == 7 and "not a card the ILS knows" in reason
+        file.endswith("gate_log.csv") and line == 7 and "not a card any patron held" in reason
         for file, line, reason in rows
     )
     assert (

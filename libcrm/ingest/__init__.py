@@ -13,35 +13,30 @@ from pathlib import Path
 import psycopg
 
 from libcrm import config, db, pseudonym
-from libcrm.ingest.loader import LoadResult, card_index, checksum, load_file
+from libcrm.ingest.cards import card_held, card_holder_join, card_index
+from libcrm.ingest.landing import Loads, day_folder, exported, no_export, report_misnamed
+from libcrm.ingest.layout import unreadable
+from libcrm.ingest.loader import LoadResult, checksum, load_file
 from libcrm.ingest.readers import SourceFormatError
 from libcrm.ingest.sources import BY_SOURCE, PATRONS
 
-__all__ = ["LoadResult", "SourceFormatError", "card_held", "card_holder_join", "ingest_source"]
+__all__ = [
+    "LoadResult",
+    "Loads",
+    "SourceFormatError",
+    "card_held",
+    "card_holder_join",
+    "ingest_source",
+]
 
 log = logging.getLogger(__name__)
 
 
-def card_held(alias: str, card: str) -> str:
-    """SQL condition: ``identity.cards as cards`` is the mapping of the card of a row keyed by
-    card (``alias.card``) in force when the row's batch was loaded, as dbt staging reads it
-    (macro ``with_card_holder``)."""
-    return (
-        f"{alias}.{card} = cards.barcode and {alias}.batch_id > cards.from_batch "
-        f"and (cards.to_batch is null or {alias}.batch_id < cards.to_batch)"
-    )
-
-
-def card_holder_join(alias: str, card: str) -> str:
-    """SQL joining ``identity.cards as cards`` to rows keyed by card: each gets the ``user_key``
-    of the card's holder when its batch was loaded, or null when the card had none."""
-    return f"left join identity.cards as cards on {card_held(alias, card)}"
-
-
-def _refresh_identity(conn: psycopg.Connection, batch_id: int) -> None:
+def _refresh_identity(conn: psycopg.Connection, batch_id: int, data_date: date) -> None:
     """Point each patron's user_key at its current card (latest row of the batch wins), and
     keep the card map: from this batch on, a replaced card maps to no one and a card that
-    changed hands to its new holder."""
+    changed hands to its new holder; files of the export's day or earlier still find a
+    replaced card's holder (``libcrm.ingest.cards``)."""
     with conn.transaction():
         conn.execute(
             """
@@ -66,23 +61,40 @@ def _refresh_identity(conn: psycopg.Connection, batch_id: int) -> None:
         )
         conn.execute(
             """
-            update identity.cards c set to_batch = %s from batch_keys b
-            where c.to_batch is null and (
-                (c.barcode = b.barcode and c.user_key <> b.user_key)
+            update identity.cards c set
+                to_batch = %(batch)s,
+                to_day = case when exists (
+                    select from batch_keys b
+                    where b.barcode = c.barcode and b.user_key <> c.user_key
+                ) then %(day)s::date - 1 else %(day)s::date end
+            where c.to_batch is null and exists (
+                select from batch_keys b
+                where (c.barcode = b.barcode and c.user_key <> b.user_key)
                 or (c.user_key = b.user_key and c.barcode <> b.barcode)
             )
             """,
-            [batch_id],
+            {"batch": batch_id, "day": data_date},
         )
         conn.execute(
             """
-            insert into identity.cards (barcode, user_key, from_batch)
-            select barcode, user_key, %s from batch_keys
+            insert into identity.cards (barcode, user_key, from_batch, from_day)
+            select b.barcode, b.user_key, %(batch)s, (
+                select greatest(%(day)s::date, max(c.to_day) + 1)
+                from identity.cards c where c.barcode = b.barcode having count(*) > 0
+            )
+            from batch_keys b
             on conflict (barcode) where to_batch is null do nothing
             """,
-            [batch_id],
+            {"batch": batch_id, "day": data_date},
         )
         conn.execute("drop table batch_keys")
+
+
+def _checksum_if_readable(path: Path) -> str:
+    try:
+        return checksum(path)
+    except OSError:
+        return ""
 
 
 def _record_failure(
@@ -94,7 +106,7 @@ def _record_failure(
             "insert into raw.load_audit (source, entity, file, checksum, data_date, status, "
             "error, started_at, finished_at) "
             "values (%s, %s, %s, %s, %s, 'failed', %s, clock_timestamp(), clock_timestamp())",
-            [source, entity, name, checksum(path), data_date, error],
+            [source, entity, name, _checksum_if_readable(path), data_date, error],
         )
 
 
@@ -116,19 +128,29 @@ def ingest_source(
 
     Returns
     -------
-    list of LoadResult
-        One per file found, in load order (files loaded before are reported as skipped).
+    Loads
+        A list of LoadResult, one per file found, in load order (files loaded before are
+        reported as skipped), with the day's ``warnings`` (no export, misnamed files) and
+        ``misnamed`` files.
 
     Raises
     ------
+    libcrm.config.ConfigError
+        When the landing folder is missing or holds no source folder (not mounted).
     SourceFormatError
-        When a file cannot be read as its entity (e.g. a required column is missing): nothing
-        of the source's day is loaded, and a 'failed' audit row names the file and reason.
+        When a file cannot be read as its entity (e.g. a required column is missing) or at all
+        (a folder, a disk error, JSON nested too deeply): nothing of the source's day is
+        loaded, and a 'failed' audit row names the file and reason. Also when the source
+        has no export for the day and ``LIBCRM_REQUIRED_SOURCES`` names it.
     """
     landing = landing or config.landing_dir()
-    folder = landing / source / data_date.isoformat()
+    folder = day_folder(landing, source, data_date)
     secret = config.pseudonym_key()
-    results: list[LoadResult] = []
+    results = Loads()
+    report_misnamed(folder, landing, source, results)
+    if not any(exported(folder / entity.file_name) for entity in BY_SOURCE[source]):
+        no_export(folder, source, data_date, results)
+        return results
     with db.connect(url) as conn:
         current = None
         try:
@@ -136,19 +158,22 @@ def ingest_source(
                 pseudonym.verify_key(conn, secret)
                 # One loader per source at a time: an overlapping retry waits instead of racing.
                 conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [f"ingest:{source}"])
-                cards = card_index(conn)
+                cards = card_index(conn, data_date)
                 for entity in BY_SOURCE[source]:
                     path = folder / entity.file_name
-                    if not path.exists():
+                    if not exported(path):
                         log.info("%s: no %s export for %s", source, entity.file_name, data_date)
                         continue
                     name = path.relative_to(landing).as_posix()
                     current = (entity.table, name, path)
-                    result = load_file(conn, entity, path, name, data_date, secret, cards)
+                    try:
+                        result = load_file(conn, entity, path, name, data_date, secret, cards)
+                    except (OSError, RecursionError) as error:
+                        raise SourceFormatError(name, unreadable(error)) from error
                     results.append(result)
                     if entity is PATRONS and result.batch_id is not None:
-                        _refresh_identity(conn, result.batch_id)
-                        cards = card_index(conn)
+                        _refresh_identity(conn, result.batch_id, data_date)
+                        cards = card_index(conn, data_date)
                     log.info("%s", result)
         except SourceFormatError as error:
             table, name, path = current

@@ -62,7 +62,8 @@ class ChunkJudge:
     secret : bytes
         The pseudonym key (patron ids become ``user_key`` here, in Python).
     cards : frozenset
-        Every card in use (a row keyed by card keeps it; the card must be one of these).
+        Every card a patron held on the file's day (a row keyed by card keeps it; the card
+        must be one of these).
     known : dict
         Patron id -> ``user_key`` computed so far (shared with the row-by-row path).
     seen : list of dict
@@ -187,7 +188,7 @@ class ChunkJudge:
 
     def _add_keys(self, fields: list, column: list[str]) -> bool:
         """Add the ``user_key`` field of a patron-keyed column; False when a card-keyed column
-        holds a card not in use."""
+        holds a card no patron held on the file's day."""
         if self.key_is_card:
             return self.cards.issuperset(column)
         known = self.known

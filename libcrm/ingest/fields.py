@@ -35,6 +35,20 @@ def integer(value: str) -> str:
     return str(number)
 
 
+def whole_number_in(low: int, high: int) -> Callable[[str], str]:
+    """Return a parser accepting only whole numbers from ``low`` to ``high``: a range the
+    sources page documents, stated once here."""
+
+    def parse(value: str) -> str:
+        number = integer(value)
+        if not low <= int(number) <= high:
+            raise RowError(f"'{value}' is outside its documented range {low}-{high}")
+        return number
+
+    parse.range = (low, high)  # type: ignore[attr-defined]  # for the sources page's test
+    return parse
+
+
 def day(value: str) -> str:
     """A calendar date written YYYY-MM-DD."""
     try:

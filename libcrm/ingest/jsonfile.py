@@ -40,7 +40,7 @@ class JsonFile:
     def __init__(self, path: Path, name: str, entity: Entity) -> None:
         self.name = name
         data = path.read_bytes()
-        encoding, _ = detect_encoding(path)
+        encoding, self._clean = detect_encoding(path)
         try:
             document = json.loads(data.decode(encoding, "surrogateescape").lstrip("\ufeff"))
         except json.JSONDecodeError as error:
@@ -96,12 +96,23 @@ class JsonFile:
                 continue
             values = [_as_text(flat.get(column)) for column in header]
             problem = None
-            for value in values:
+            for column, value in zip(header, values, strict=True):
                 if "\x00" in value:
                     problem = "holds a NUL character, which a text column cannot store"
                 elif not value.isascii():
                     try:
                         value.encode("utf-8")
-                    except UnicodeEncodeError:
-                        problem = "holds bytes that are not UTF-8: re-export the file as UTF-8"
+                    except UnicodeEncodeError as error:
+                        problem = self._not_text(column, value[error.start])
             yield position, None if problem else values, problem, None
+
+    def _not_text(self, column: str, surrogate: str) -> str:
+        """Why a value holding a lone surrogate cannot be stored: a byte the file's encoding
+        does not have (kept by the decoder as U+DC80-U+DCFF), or a ``\\uXXXX`` escape."""
+        if not self._clean and 0xDC80 <= ord(surrogate) <= 0xDCFF:
+            return "holds bytes that are not UTF-8: re-export the file as UTF-8"
+        return (
+            f"{column} holds the JSON escape \\u{ord(surrogate):04x}, half of a surrogate pair "
+            "that stands for no character on its own: fix the export to write the whole "
+            "character (or both halves of its pair)"
+        )

@@ -28,6 +28,25 @@ class SourceFormatError(ValueError):
         self.file = file
 
 
+def unreadable(error: OSError | RecursionError) -> str:
+    """The reason a file could not be read at all, and what to do about it."""
+    if isinstance(error, RecursionError):
+        return (
+            "nested too deeply to be read (arrays or objects inside each other beyond about "
+            "1,000 levels); nothing was loaded — fix the export (see docs/sources.md for its "
+            "shape) and run the day again"
+        )
+    if isinstance(error, IsADirectoryError):
+        return (
+            "is a folder, not a file; nothing was loaded — put the export there as a file and "
+            "run the day again"
+        )
+    return (
+        f"could not be read ({error.strerror or error}); nothing was loaded — check the disk "
+        "or mount of the landing folder, then run the day again"
+    )
+
+
 def detect_encoding(path: Path) -> tuple[str, bool]:
     """Return the first encoding of ``ENCODINGS`` the whole file decodes with (else UTF-8),
     and whether the file is clean: decodable and free of NUL characters."""

@@ -58,12 +58,6 @@ def checksum(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def card_index(conn: psycopg.Connection) -> frozenset[str]:
-    """Return the barcode of every card the ILS says is in use."""
-    rows = conn.execute("select barcode from identity.cards where to_batch is null")
-    return frozenset(barcode for (barcode,) in rows)
-
-
 def _forget_batches(conn: psycopg.Connection, entity: Entity, batch_ids: list[int]) -> None:
     table = sql.Identifier("raw", entity.table)
     conn.execute(sql.SQL("delete from {} where batch_id = any(%s)").format(table), [batch_ids])
@@ -75,10 +69,11 @@ def _forget_batches(conn: psycopg.Connection, entity: Entity, batch_ids: list[in
 
 class _Keys:
     """The ``user_key`` of a row: a keyed pseudonym of its patron id. A row keyed by card keeps
-    the card (dbt resolves it through ``identity.cards``), which must be one in use."""
+    the card (dbt resolves it through ``identity.cards``), which a patron must have held on
+    the file's day."""
 
-    def __init__(self, entity: Entity, secret: bytes, cards: frozenset[str]) -> None:
-        self.entity, self.secret, self.cards = entity, secret, cards
+    def __init__(self, entity: Entity, secret: bytes, cards: frozenset[str], day: date) -> None:
+        self.entity, self.secret, self.cards, self.day = entity, secret, cards, day
         self.index = entity.names.index(entity.key) if entity.key else -1
         self.known: dict[str, str] = {}
 
@@ -87,8 +82,10 @@ class _Keys:
         if self.entity.key_is_card:
             if raw not in self.cards:
                 raise RowError(
-                    f"{self.entity.key} '{raw}' is not a card the ILS knows: load its patron "
-                    "first, then run this day again"
+                    f"{self.entity.key} '{raw}' is not a card any patron held on {self.day} "
+                    "in the ILS patrons.csv exports loaded so far: check the card in the ILS; "
+                    "a patron missing from its export must be added there and delivered in a "
+                    "later patrons.csv (this row stays quarantined)"
                 )
             return None
         found = self.known.get(raw)
@@ -139,7 +136,7 @@ def load_file(
             "values (%s, %s, %s, %s, %s, %s, %s, clock_timestamp()) returning batch_id",
             [entity.source, entity.table, name, digest, data_date, source.extra, source.missing],
         ).fetchone()[0]
-        keys = _Keys(entity, secret, cards)
+        keys = _Keys(entity, secret, cards, data_date)
         read, rejected = _copy_rows(conn, entity, source, name, batch_id, keys)
     conn.execute(
         "update raw.load_audit set rows_read = %s, rows_loaded = %s, rows_quarantined = %s, "

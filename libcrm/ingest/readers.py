@@ -134,6 +134,25 @@ def _plain_texts(block: str, width: int) -> tuple[list[str], str] | None:
     return texts, block
 
 
+# Separators exports are wrongly written with, most common first.
+OTHER_DELIMITERS = (";", "\t", "|")
+
+
+def _check_delimiter(name: str, header: list[str]) -> None:
+    """Stop a file whose header is one column holding another separator: its delimiter is
+    wrong, which is what to say rather than that every required column is missing."""
+    if len(header) != 1:
+        return
+    for delimiter in OTHER_DELIMITERS:
+        if delimiter in header[0]:
+            raise SourceFormatError(
+                name,
+                f"the header is separated by {delimiter!r} but exports must use commas (,); "
+                "nothing was loaded — re-export the file with comma separators and run the day "
+                "again",
+            )
+
+
 class CsvFile:
     """A CSV export with a header row, checked against ``entity``'s columns.
 
@@ -157,6 +176,7 @@ class CsvFile:
             raise SourceFormatError(name, f"the header row is not readable CSV ({error})") from None
         self.header = [column.strip().lstrip("\ufeff") for column in first]
         try:
+            _check_delimiter(name, self.header)
             self.extra, self.missing = check_columns(name, entity, self.header)
         except SourceFormatError:
             self.close()

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from libcrm.ingest.fields import Column, Entity, boolean, day, integer, one_of, timestamp
+from libcrm.ingest.fields import (
+    Column,
+    Entity,
+    boolean,
+    day,
+    integer,
+    one_of,
+    timestamp,
+    whole_number_in,
+)
 
 CATEGORIES = ("undergraduate", "graduate", "faculty", "staff")
 MATERIAL_TYPES = ("book", "study_room", "locker", "laptop")
@@ -11,6 +20,7 @@ EVENT_CATEGORIES = ("lecture", "reading_club", "workshop", "reading_festival")
 ATTENDANCE = ("attended", "no_show", "unknown")
 HOLD_STATUSES = ("waiting", "filled", "expired", "cancelled")
 REQUEST_STATUSES = ("pending", "ordered", "purchased", "rejected")
+RATING_RANGE = (1, 5)  # an event's rating, as registrations carry it
 
 PATRONS = Entity(
     source="ils",
@@ -148,7 +158,7 @@ REGISTRATIONS = Entity(
         Column("barcode", required=True),
         Column("registered_at", timestamp),
         Column("attendance", one_of(*ATTENDANCE), required=True),
-        Column("rating", integer),
+        Column("rating", whole_number_in(*RATING_RANGE)),
     ),
 )
 

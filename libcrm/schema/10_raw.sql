@@ -45,7 +45,8 @@ create table if not exists identity.patron_keys (
 
 -- Every card a patron has held. Gate passages and event registrations land with their card
 -- number; dbt staging gives each row the user_key of the card's holder when its batch was
--- loaded: the mapping with from_batch < batch_id < to_batch (to_batch is null while current).
+-- loaded: the mapping with from_batch < batch_id < to_batch (to_batch is null while current),
+-- or, for a file of an earlier day, the holder of that day (below).
 create table if not exists identity.cards (
     barcode text not null,
     user_key text not null,
@@ -55,6 +56,13 @@ create table if not exists identity.cards (
 );
 create unique index if not exists cards_current on identity.cards (barcode)
 where to_batch is null;
+-- Added after the first release: the export days a mapping covers, so a file that comes late,
+-- or on the day a card was replaced, finds the card's holder of its own day. A row of batch b
+-- and export day d has the mapping with from_batch < b and d >= from_day (when set: the card
+-- had an earlier holder), and b < to_batch or d <= to_day (the replacement's day, or the day
+-- before when the card went to someone else). See libcrm.ingest.card_held.
+alter table identity.cards add column if not exists from_day date;
+alter table identity.cards add column if not exists to_day date;
 
 create table if not exists raw.patrons (
     batch_id bigint not null,
