@@ -1,10 +1,12 @@
 """The dbt project runs in one direction: every model and snapshot reads only its own layer and
 the layers below it, and names each dependency with ref() or source(), never by its table name.
+Labels are listed once, in the vocabulary seed, and tests check columns against it.
 
 Read from the manifest of ``dbt parse`` (no warehouse needed)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 
@@ -97,3 +99,21 @@ def test_every_dependency_is_named_by_ref_or_source(manifest):
         "dependencies looked up by name; use ref() so dbt orders and checks them:\n"
         + "\n".join(by_name)
     )
+
+
+def test_label_sets_are_listed_only_in_the_vocabulary_seed(manifest):
+    seed = transform.DBT_PROJECT / "seeds" / "crm_vocabulary.csv"
+    vocabulary: dict[str, set[str]] = {}
+    with seed.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            vocabulary.setdefault(row["kind"], set()).add(row["code"])
+    copies = [
+        f"{test['original_file_path']}: {test['name']} lists {kind} codes; "
+        f"use in_vocabulary with kinds: {kind}"
+        for test in manifest["nodes"].values()
+        if test["resource_type"] == "test"
+        and (test.get("test_metadata") or {}).get("name") == "accepted_values"
+        for kind, codes in vocabulary.items()
+        if codes & {str(value) for value in test["test_metadata"]["kwargs"]["values"]}
+    ]
+    assert copies == []
