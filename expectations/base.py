@@ -2,9 +2,10 @@
 
 ``critical`` stops the run before anything is published (the portal keeps the previous night's
 tables); ``warning`` is recorded and the run goes on. Critical marks what would publish wrong or
-private data (duplicate keys, labels outside their sets, timestamps in the future, PII in a mart,
-a broken export); warning marks what is implausible but may be true (a volume outside its usual
-band, late-arriving rows, a score outside its range).
+private data (duplicate keys in a batch, timestamps in the future, PII in a mart, a broken
+export; labels and mart keys are dbt tests, which fail the build itself); warning marks what is
+implausible but may be true (a volume outside its usual band, late-arriving rows, a score
+outside its range).
 """
 
 from __future__ import annotations

@@ -1,5 +1,11 @@
 """One suite per contract mart, as dbt left it, plus a scan for personal data in the analysts'
-schemas."""
+schemas.
+
+Keys, labels and references are dbt tests (``dbt_project``: unique, not_null, in_vocabulary,
+relationships) and fail the build itself; these suites hold what dbt does not check: a mart
+not empty, scores and durations in their plausible ranges, places per leaderboard, and no
+personal-data column anywhere analysts read.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,6 @@ import great_expectations.expectations as gxe
 
 from expectations.base import CRITICAL, WARNING, Suite, whole_table
 
-VALUE_SEGMENTS = ["long_term", "growth", "short_term", "inactive"]
-LIFECYCLE_STAGES = ["new", "active", "at_risk", "lapsed", "returning"]
-LEADERBOARD_METRICS = ["loans", "library_hours"]
 # The quarterly rewards go to the top 10 per metric (contract: ranks 1-10, ties left out whole).
 LEADERBOARD_PLACES = 10
 # loyalty_score is a weighted sum of capped parts whose weights add up to 100.
@@ -38,27 +41,13 @@ PII_COLUMNS = (
 )
 
 
-def _key(column: str) -> list:
-    return [
-        gxe.ExpectColumnValuesToNotBeNull(column=column, severity=CRITICAL),
-        gxe.ExpectColumnValuesToBeUnique(column=column, severity=CRITICAL),
-    ]
-
-
 def marts_user_profiles() -> Suite:
-    """One profile per user_key, segment and stage labels in their sets, loyalty in range."""
+    """Profiles were built, loyalty in range."""
     return whole_table(
         "marts_user_profiles",
         "marts.user_profiles",
-        [gxe.ExpectTableRowCountToBeBetween(min_value=1, severity=CRITICAL)]
-        + _key("user_key")
-        + [
-            gxe.ExpectColumnValuesToBeInSet(
-                column="value_segment", value_set=VALUE_SEGMENTS, severity=CRITICAL
-            ),
-            gxe.ExpectColumnValuesToBeInSet(
-                column="lifecycle_stage", value_set=LIFECYCLE_STAGES, severity=CRITICAL
-            ),
+        [
+            gxe.ExpectTableRowCountToBeBetween(min_value=1, severity=CRITICAL),
             gxe.ExpectColumnValuesToBeBetween(
                 column="loyalty_score",
                 min_value=LOYALTY_RANGE[0],
@@ -70,36 +59,23 @@ def marts_user_profiles() -> Suite:
 
 
 def marts_opinion_leaders() -> Suite:
-    """One row per leader, ranks from 1 without repeats, a non-negative score."""
+    """Ranks from 1, a non-negative score."""
     return whole_table(
         "marts_opinion_leaders",
         "marts.opinion_leaders",
-        _key("user_key")
-        + _key("rank")
-        + [
+        [
             gxe.ExpectColumnValuesToBeBetween(column="rank", min_value=1, severity=CRITICAL),
-            gxe.ExpectColumnValuesToNotBeNull(column="score", severity=CRITICAL),
             gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, severity=WARNING),
         ],
     )
 
 
 def marts_leaderboard_quarterly() -> Suite:
-    """At most ten places per quarter and metric, each user once per board, known metrics."""
+    """At most ten places per quarter and metric, positive values."""
     return whole_table(
         "marts_leaderboard_quarterly",
         "marts.leaderboard_quarterly",
         [
-            gxe.ExpectColumnValuesToNotBeNull(column="user_key", severity=CRITICAL),
-            gxe.ExpectColumnValuesToBeInSet(
-                column="metric", value_set=LEADERBOARD_METRICS, severity=CRITICAL
-            ),
-            gxe.ExpectColumnValuesToBeBetween(
-                column="rank", min_value=1, max_value=LEADERBOARD_PLACES, severity=CRITICAL
-            ),
-            gxe.ExpectCompoundColumnsToBeUnique(
-                column_list=["quarter", "metric", "user_key"], severity=CRITICAL
-            ),
             gxe.UnexpectedRowsExpectation(
                 description=f"at most {LEADERBOARD_PLACES} rows per quarter and metric",
                 unexpected_rows_query="select quarter, metric, count(*) as places from {batch} "  # noqa: S608
@@ -110,15 +86,6 @@ def marts_leaderboard_quarterly() -> Suite:
                 column="value", min_value=0, strict_min=True, severity=WARNING
             ),
         ],
-    )
-
-
-def marts_fct_loans() -> Suite:
-    """One row per loan, each with a user."""
-    return whole_table(
-        "marts_fct_loans",
-        "marts.fct_loans",
-        _key("loan_id") + [gxe.ExpectColumnValuesToNotBeNull(column="user_key", severity=CRITICAL)],
     )
 
 

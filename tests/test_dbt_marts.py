@@ -133,6 +133,26 @@ def test_nightly_incremental_builds_equal_a_full_rebuild(library):
     assert digest(library["url"], REBUILT) == nightly
 
 
+def test_a_segment_outside_the_vocabulary_fails_dbts_tests(library):
+    """Labels are checked once, by dbt against the crm_vocabulary seed."""
+    update = "update marts.user_profiles set value_segment = %s where user_key = %s"
+    key, segment = rows(
+        library["url"], "select user_key, value_segment from marts.user_profiles limit 1"
+    )[0]
+    with psycopg.connect(library["url"]) as conn:
+        conn.execute(update, ("vip", key))
+    try:
+        with pytest.raises(
+            transform.TransformError, match=r"in_vocabulary_user_profiles_value_segment"
+        ):
+            transform.run_dbt(
+                ["test", "--select", "user_profiles", "--vars", as_of(LAST_DAY)], library["url"]
+            )
+    finally:
+        with psycopg.connect(library["url"]) as conn:
+            conn.execute(update, (segment, key))
+
+
 def test_snapshot_dates_versions_by_night_and_counts_transitions(library):
     versions = rows(
         library["url"],

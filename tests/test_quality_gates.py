@@ -11,21 +11,19 @@ import psycopg
 import pytest
 
 from expectations.runner import CriticalValidationError
-from libcrm import pipeline
+from libcrm import pipeline, transform
 from libcrm.simulate import simulate
 
 FIRST_DAY = date(2026, 3, 16)
 NEXT_DAY = FIRST_DAY + timedelta(days=1)
 
 
-def _night(day: date, run_id: str, after_build=None) -> dict:
+def _night(day: date, run_id: str) -> dict:
     """The DAG's stages in order; an exception stops the chain as a failed task does."""
     for source in pipeline.SOURCES:
         pipeline.ingest_source(source, day)
     pipeline.validate("raw", day, run_id)
     pipeline.build_marts(day)
-    if after_build:
-        after_build()
     pipeline.validate("marts", day, run_id)
     return pipeline.recommend(day, run_id)
 
@@ -76,12 +74,12 @@ def _failed(url: str, run_id: str) -> list[tuple]:
         ).fetchall()
 
 
-def _stopped(library: dict, run_id: str, after_build=None) -> list[tuple]:
+def _stopped(library: dict, run_id: str) -> list[tuple]:
     """Run the night, check it stopped at a gate with the portal untouched; return criticals."""
     before = _portal(library["url"])
     assert {row[5] for row in before} == {FIRST_DAY}
     with pytest.raises(CriticalValidationError, match="portal keeps its previous tables"):
-        _night(NEXT_DAY, run_id, after_build)
+        _night(NEXT_DAY, run_id)
     assert _portal(library["url"]) == before
     return _failed(library["url"], run_id)
 
@@ -115,18 +113,21 @@ def test_loans_in_the_future_stop_the_night(library, next_day):
     assert "2026-04-01 10:00:00" in failed[0][5]
 
 
-def test_an_unknown_segment_label_stops_the_night_before_publishing(library, next_day):
-    def relabel():
-        with psycopg.connect(library["url"]) as conn:
-            conn.execute(
-                "update marts.user_profiles set value_segment = 'vip' "
-                "where user_key = (select min(user_key) from marts.user_profiles)"
-            )
-
-    failed = _stopped(library, "unknown-segment", after_build=relabel)
-    assert [(f[0], f[2], f[3], f[5]) for f in failed] == [
-        ("marts_user_profiles", "value_segment", "critical", '["vip"]')
-    ]
+def test_an_unknown_segment_label_stops_the_night_before_publishing(
+    library, next_day, tmp_path, monkeypatch
+):
+    """dbt checks labels against its vocabulary seed: a segment the seed does not list fails
+    the build, so the marts are never validated or published."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(transform.DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs"))
+    seed = project / "seeds" / "crm_vocabulary.csv"
+    kept = [line for line in seed.read_text().splitlines() if not line.startswith("value_segment,")]
+    seed.write_text("\n".join(kept) + "\n")
+    monkeypatch.setattr(transform, "DBT_PROJECT", project)
+    before = _portal(library["url"])
+    with pytest.raises(transform.TransformError, match=r"in_vocabulary_\w*value_segment"):
+        _night(NEXT_DAY, "unknown-segment")
+    assert _portal(library["url"]) == before
 
 
 def test_a_clean_night_passes_both_gates_and_publishes(library, next_day):

@@ -1,0 +1,16 @@
+-- Generic test: every non-null value of the column is a code of the given kind(s) in the
+-- crm_vocabulary seed; each failing row names an unknown value and how often it occurs.
+{% test in_vocabulary(model, column_name, kinds) -%}
+    {%- set kinds = [kinds] if kinds is string else kinds -%}
+    select
+        {{ column_name }} as unknown_code,
+        count(*) as rows_with_it
+    from {{ model }}
+    where
+        {{ column_name }} is not null
+        and {{ column_name }} not in (
+            select vocabulary.code from {{ ref('crm_vocabulary') }} as vocabulary
+            where vocabulary.kind in ('{{ kinds | join("', '") }}')
+        )
+    group by {{ column_name }}
+{%- endtest %}
