@@ -43,7 +43,7 @@ def lock_key_exclusively(conn: psycopg.Connection) -> None:
     conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [KEY_LOCK])
 
 
-def _stored_pseudonyms(conn: psycopg.Connection) -> set[tuple[str, str]]:
+def stored_pseudonyms(conn: psycopg.Connection) -> set[tuple[str, str]]:
     """Every (patron_id, user_key) pair the loader has written."""
     tables = conn.execute(
         """
@@ -55,7 +55,8 @@ def _stored_pseudonyms(conn: psycopg.Connection) -> set[tuple[str, str]]:
     pairs: set[tuple[str, str]] = set()
     for schema, table in tables:
         query = sql.SQL(
-            "select distinct patron_id, user_key from {} where user_key is not null"
+            "select distinct patron_id, user_key from {} "
+            "where patron_id is not null and user_key is not null"
         ).format(sql.Identifier(schema, table))
         pairs.update(conn.execute(query).fetchall())
     return pairs
@@ -88,7 +89,7 @@ def verify_key(conn: psycopg.Connection, secret: bytes, origin: str = ENVIRONMEN
         conn.execute(FINGERPRINT_TABLE.read_text())
     recorded = conn.execute("select fingerprint from identity.key_fingerprint").fetchone()
     if recorded is None:
-        pairs = _stored_pseudonyms(conn)
+        pairs = stored_pseudonyms(conn)
         wrong = sum(user_key(secret, patron_id) != key for patron_id, key in pairs)
         if wrong:
             raise _wrong_key(origin, f"{wrong} of {len(pairs)} stored pseudonyms differ")

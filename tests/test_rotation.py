@@ -95,3 +95,20 @@ def test_a_short_new_key_is_refused_before_anything_changes(loaded, capsys):
     assert _rotate(keys, new="short.key") == 2
     assert "shorter than 32" in capsys.readouterr().err
     assert _keys(url) == before
+
+
+def test_rows_of_a_patron_the_patrons_export_never_named_follow_the_new_key(loaded):
+    url, keys = loaded
+    stray = user_key(TEST_KEY.encode(), "P999")
+    with psycopg.connect(url) as conn:
+        loan = conn.execute("select loan_id from raw.loans limit 1").fetchone()[0]
+        conn.execute(
+            "update raw.loans set patron_id = 'P999', user_key = %s where loan_id = %s",
+            [stray, loan],
+        )
+    assert _rotate(keys) == 0
+    with psycopg.connect(url) as conn:
+        (rekeyed,) = conn.execute(
+            "select user_key from raw.loans where loan_id = %s", [loan]
+        ).fetchone()
+    assert rekeyed == user_key(NEW_KEY, "P999")

@@ -1,7 +1,8 @@
 """Key rotation: re-key every ``user_key`` in the warehouse from the old secret to a new one.
 
 The pseudonym of a patron is HMAC(secret, patron_id). Rotating computes each patron's new
-pseudonym from ``identity.patron_keys`` and rewrites ``user_key`` in every table that has one,
+pseudonym from every (patron id, user key) pair the loader wrote (``raw`` and
+``identity``) and rewrites ``user_key`` in every table that has one,
 in one transaction: either everything is re-keyed or nothing is. The old secret is checked as
 every writer checks its key (``verify_key``), and the new one's fingerprint replaces it in the
 same transaction, so afterwards the pipeline runs only with the new secret (point
@@ -13,7 +14,13 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from libcrm.pseudonym import lock_key_exclusively, record_key, user_key, verify_key
+from libcrm.pseudonym import (
+    lock_key_exclusively,
+    record_key,
+    stored_pseudonyms,
+    user_key,
+    verify_key,
+)
 
 SCHEMAS = ("raw", "identity", "marts", "snapshots", "intermediate", "recsys", "quality")
 
@@ -55,12 +62,14 @@ def rotate(
     with conn.transaction():
         lock_key_exclusively(conn)
         verify_key(conn, old_secret, old_origin)
-        patrons = conn.execute("select patron_id, user_key from identity.patron_keys").fetchall()
+        # Every pseudonym written, not only the patrons export's: a loan may name a patron the
+        # ILS never exported, and its rows must follow the new key too.
+        patrons = dict((old, patron_id) for patron_id, old in stored_pseudonyms(conn))
         conn.execute(
             "create temporary table key_map (old text primary key, new text) on commit drop"
         )
         with conn.cursor().copy("copy key_map (old, new) from stdin") as copy:
-            for patron_id, old in patrons:
+            for old, patron_id in patrons.items():
                 copy.write_row([old, user_key(new_secret, patron_id)])
         for schema, table in _tables_with_user_key(conn):
             statement = sql.SQL(
