@@ -70,6 +70,8 @@ def recommend(data_date: date, run_id: str) -> dict:
     result = nightly.run(data_date, run_id)
     summary = asdict(result)
     log.info("%s", result.gate)
+    if not result.published:
+        return summary  # the publication logged why the portal was kept
     log.info(
         "published %d resource rows for %d users (%s) and %d event rows for %d users (%s)",
         result.rows_published,
