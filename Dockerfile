@@ -38,6 +38,7 @@ ENV AIRFLOW_HOME=/opt/airflow \
     AIRFLOW__CORE__LOAD_EXAMPLES=False \
     LIBCRM_LANDING_DIR=/srv/libcrm/landing \
     LIBCRM_DATA_DOCS_DIR=/srv/libcrm/data_docs \
+    LIBCRM_REPORTS_DIR=/srv/libcrm/reports \
     OPENBLAS_NUM_THREADS=1 \
     DO_NOT_TRACK=1 \
     DBT_SEND_ANONYMOUS_USAGE_STATS=False \
@@ -47,7 +48,8 @@ ENV AIRFLOW_HOME=/opt/airflow \
 # into a named volume the first time it is mounted on one of these folders.
 RUN useradd --uid "${LIBCRM_UID}" --create-home --shell /usr/sbin/nologin libcrm \
     && mkdir -p "${AIRFLOW_HOME}/logs" "${AIRFLOW_HOME}/auth" \
-        "${LIBCRM_LANDING_DIR}" "${LIBCRM_DATA_DOCS_DIR}" dbt_project/target dbt_project/logs \
+        "${LIBCRM_LANDING_DIR}" "${LIBCRM_DATA_DOCS_DIR}" "${LIBCRM_REPORTS_DIR}" \
+        dbt_project/target dbt_project/logs \
     && chown -R libcrm: "${AIRFLOW_HOME}" /srv/libcrm dbt_project
 
 USER libcrm

@@ -15,14 +15,16 @@ One run per day; the data interval is that day. Stages, in order:
 6. **report**: the librarians' HTML report of the night (segments, leaderboards, opinion
    leaders, events, quality, recommendation metrics and uptake).
 
-The warehouse is `LIBCRM_DATABASE_URL`; the landing folder `LIBCRM_LANDING_DIR`.
+The warehouse is `LIBCRM_DATABASE_URL`; the landing folder `LIBCRM_LANDING_DIR`. Any day can
+be run (no start_date). Transient failures are retried; a configuration error, an unreadable
+export or a critical validation fails its task at once.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
-import pendulum
 from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
@@ -35,8 +37,9 @@ def _record_failure(context):
 
 DEFAULT_ARGS = {
     "owner": "libcrm",
-    # Database and file I/O fail transiently; deterministic failures (a critical validation)
-    # raise AirflowFailException and are not retried.
+    # Database and file I/O fail transiently; what a retry cannot fix (a setting, an unreadable
+    # export, a critical validation: libcrm.pipeline.permanent_errors) fails at once, through
+    # nightly_task.
     "retries": 2,
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
@@ -44,6 +47,23 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(hours=1),
     "on_failure_callback": _record_failure,
 }
+
+
+def nightly_task(function):
+    """``@task``, except that an error a retry cannot fix fails the task at once."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from libcrm.pipeline import permanent_errors
+
+        try:
+            return function(*args, **kwargs)
+        except permanent_errors() as error:
+            raise AirflowFailException(f"{error} (not retried: a retry cannot fix this)") from error
+
+    return task(run)
 
 
 def _data_date():
@@ -54,37 +74,25 @@ def _data_date():
     return day, context["run_id"]
 
 
-@task
+@nightly_task
 def ingest(source: str) -> dict:
     """Load the day's exports of one source into `raw`; a malformed file fails without retry."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     from libcrm import pipeline
-    from libcrm.ingest.readers import SourceFormatError
 
     data_date, _ = _data_date()
-    try:
-        return pipeline.ingest_source(source, data_date)
-    except SourceFormatError as error:
-        raise AirflowFailException(f"{error}: fix the export and re-run this day") from error
+    return pipeline.ingest_source(source, data_date)
 
 
-@task
+@nightly_task
 def validate(stage: str) -> dict:
     """Validate a layer; a critical failure fails the task without retrying."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from expectations.runner import CriticalValidationError
     from libcrm import pipeline
 
     data_date, run_id = _data_date()
-    try:
-        return pipeline.validate(stage, data_date, run_id)
-    except CriticalValidationError as error:
-        raise AirflowFailException(str(error)) from error
+    return pipeline.validate(stage, data_date, run_id)
 
 
-@task
+@nightly_task
 def transform() -> dict:
     """Build and test the dbt models for the day."""
     from libcrm import pipeline
@@ -93,7 +101,7 @@ def transform() -> dict:
     return pipeline.build_marts(data_date)
 
 
-@task
+@nightly_task
 def recommend() -> dict:
     """Evaluate, train and publish the portal's recommendations."""
     from libcrm import pipeline
@@ -102,7 +110,7 @@ def recommend() -> dict:
     return pipeline.recommend(data_date, run_id)
 
 
-@task
+@nightly_task
 def apply_retention() -> dict:
     """Detach old loans, holds and requests from patrons; delete old gate passages."""
     from libcrm import pipeline
@@ -111,7 +119,7 @@ def apply_retention() -> dict:
     return pipeline.apply_retention(data_date)
 
 
-@task
+@nightly_task
 def report() -> dict:
     """Write the night's HTML report for librarians (no personal data)."""
     from libcrm import pipeline
@@ -124,7 +132,9 @@ def report() -> dict:
     dag_id="library_nightly",
     # One run per day, after midnight, whose data interval is the day that just ended.
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
-    start_date=pendulum.datetime(2025, 9, 1, tz="UTC"),
+    # No start_date: Airflow would silently skip every task of a run for a day before it (`dags
+    # test` of an older export "succeeds" having done nothing). Without one, any day can be run,
+    # tested or backfilled, and catchup=False keeps unpausing from queueing the past.
     catchup=False,
     # Nights run in order (incremental marts build on the previous night), and two tasks at a
     # time at most: the reference machine has two cores.

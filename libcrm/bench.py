@@ -158,7 +158,7 @@ def publish_reference(day: date, rows: int) -> tuple[int, dict[str, float]]:
                enumerate(books)]  # fmt: skip
     started = time.perf_counter()
     with db.connect() as conn:
-        written = replace_all(
+        publication = replace_all(
             conn,
             [
                 Replacement(("portal", "resource_recommendations"), RESOURCE_COLUMNS, portal),
@@ -167,7 +167,7 @@ def publish_reference(day: date, rows: int) -> tuple[int, dict[str, float]]:
             history,
             day,
         )
-    return written[0], {"publish": round(time.perf_counter() - started, 3)}
+    return publication.rows_written[0], {"publish": round(time.perf_counter() - started, 3)}
 
 
 def wait_for_quiet(database: str) -> float:

@@ -9,6 +9,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = PROJECT_ROOT / ".local"
 DATABASE_URL_FILE = LOCAL_DIR / "database_url"
@@ -32,16 +35,37 @@ class Settings:
 
 
 def database_url() -> str:
-    """Return the warehouse URL: ``LIBCRM_DATABASE_URL``, else the one the demo recorded."""
+    """Return the warehouse URL: ``LIBCRM_DATABASE_URL``, else the one the demo recorded.
+
+    The URL is checked as libpq reads it (``postgresql://[user[:password]@][host][:port]/db``,
+    host and port optional, ``?host=/socket/dir`` and other parameters allowed); one it cannot
+    read raises ConfigError naming where it came from.
+    """
     url = os.environ.get("LIBCRM_DATABASE_URL", "").strip()
-    if url:
-        return url
-    if DATABASE_URL_FILE.exists():
-        return DATABASE_URL_FILE.read_text().strip()
-    raise ConfigError(
-        "no warehouse configured: set LIBCRM_DATABASE_URL=postgresql://user@host:port/db "
-        "or run `make demo` once to start the embedded PostgreSQL"
-    )
+    origin = "LIBCRM_DATABASE_URL"
+    if not url and DATABASE_URL_FILE.exists():
+        url, origin = DATABASE_URL_FILE.read_text().strip(), str(DATABASE_URL_FILE)
+    if not url:
+        raise ConfigError(
+            "no warehouse configured: set LIBCRM_DATABASE_URL=postgresql://user@host:port/db "
+            "or run `make demo` once to start the embedded PostgreSQL"
+        )
+    check_database_url(url, origin)
+    return url
+
+
+def check_database_url(url: str, origin: str = "LIBCRM_DATABASE_URL") -> dict[str, str]:
+    """Return the connection parameters of a ``postgresql://`` URL as libpq parses them."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"{origin} does not start with postgresql://: write it as "
+            "postgresql://user:password@host:port/db"
+        )
+    try:
+        return conninfo_to_dict(url)
+    except psycopg.ProgrammingError as error:
+        problem = str(error).replace(url, "the URL")  # the URL may hold a password
+        raise ConfigError(f"{origin} is not a URL libpq can read: {problem}") from None
 
 
 def landing_dir() -> Path:

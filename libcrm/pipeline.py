@@ -12,6 +12,20 @@ log = logging.getLogger(__name__)
 SOURCES = ("ils", "gate", "events")
 
 
+def permanent_errors() -> tuple[type[Exception], ...]:
+    """The failures a retry cannot fix: a setting (a missing or unreadable warehouse URL, a bad
+    key), an export that cannot be read, a critical validation. The DAG fails a task raising
+    one of them at once; any other error is retried.
+
+    Imported when called, so that only a failing task pays for Great Expectations' import.
+    """
+    from expectations.runner import CriticalValidationError
+    from libcrm.config import ConfigError
+    from libcrm.ingest.readers import SourceFormatError
+
+    return (ConfigError, SourceFormatError, CriticalValidationError)
+
+
 def run_day(logical_date: datetime | None, interval_start: datetime) -> date:
     """Return the day a run processes.
 
@@ -70,6 +84,8 @@ def recommend(data_date: date, run_id: str) -> dict:
     result = nightly.run(data_date, run_id)
     summary = asdict(result)
     log.info("%s", result.gate)
+    if not result.published:
+        return summary  # the publication logged why the portal was kept
     log.info(
         "published %d resource rows for %d users (%s) and %d event rows for %d users (%s)",
         result.rows_published,

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
+import tempfile
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -259,10 +262,8 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;p
 th{background:#eef2f7}img{display:block;margin:.5em 0}.empty{color:#777}"""
 
 
-def build(day: date, url: str | None = None, folder: Path | None = None) -> Path:
-    """Write the report for ``day``; return the path of its ``index.html``."""
-    folder = folder or reports_dir() / day.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
+def _write(day: date, url: str | None, folder: Path) -> None:
+    """Write the page and its figures for ``day`` into ``folder``."""
     with db.connect(url) as conn:
         sections = [
             _segments(conn, folder),
@@ -279,6 +280,38 @@ def build(day: date, url: str | None = None, folder: Path | None = None) -> Path
         + "".join(sections)
         + "</body></html>"
     )
-    index = folder / "index.html"
-    index.write_text(page)
-    return index
+    (folder / "index.html").write_text(page)
+
+
+def _move_into_place(staged: Path, folder: Path) -> None:
+    """Rename ``staged`` to ``folder``, replacing the previous report only once it is moved."""
+    previous = folder.with_name(f".{folder.name}-previous-{uuid.uuid4().hex[:8]}")
+    if folder.exists():
+        folder.rename(previous)
+    try:
+        staged.rename(folder)
+    except OSError:
+        if previous.exists():
+            previous.rename(folder)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def build(day: date, url: str | None = None, folder: Path | None = None) -> Path:
+    """Write the report for ``day``; return the path of its ``index.html``.
+
+    The report is written into a temporary folder beside ``folder`` and renamed into place
+    when complete, so a failure (a full disk, a database error) leaves the previous report of
+    the day as it was and no partial one.
+    """
+    folder = folder or reports_dir() / day.isoformat()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        staged.chmod(0o755)  # mkdtemp's 0700 would hide the report from a web server
+        _write(day, url, staged)
+        _move_into_place(staged, folder)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return folder / "index.html"

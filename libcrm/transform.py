@@ -6,9 +6,8 @@ import json
 import os
 from contextlib import contextmanager
 from datetime import date
-from urllib.parse import unquote, urlsplit
 
-from libcrm import config
+from libcrm import config, db
 
 DBT_PROJECT = config.PROJECT_ROOT / "dbt_project"
 
@@ -18,19 +17,24 @@ class TransformError(RuntimeError):
 
 
 def dbt_environment(url: str) -> dict[str, str]:
-    """Split a ``postgresql://`` URL into the variables ``profiles.yml`` reads."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise config.ConfigError(
-            f"LIBCRM_DATABASE_URL must start with postgresql:// (got {parts.scheme}://)"
-        )
-    return {
-        "LIBCRM_DB_HOST": parts.hostname or "127.0.0.1",
-        "LIBCRM_DB_PORT": str(parts.port or 5432),
-        "LIBCRM_DB_USER": unquote(parts.username or os.environ.get("USER", "postgres")),
-        "LIBCRM_DB_PASSWORD": unquote(parts.password or ""),
-        "LIBCRM_DB_NAME": parts.path.lstrip("/") or "postgres",
-    }
+    """The variables ``profiles.yml`` reads, for the server that ``url`` reaches.
+
+    dbt connects through a driver of its own, so rather than reading the URL a second way it is
+    given what libpq resolved when connecting with it: the socket directory of a URL without a
+    host (``postgresql:///libcrm``, ``?host=/tmp``), the default port and user, a password from
+    ``~/.pgpass``, and the URL's ``sslmode``.
+    """
+    config.check_database_url(url)
+    with db.connect(url) as conn:
+        info = conn.info
+        return {
+            "LIBCRM_DB_HOST": info.host,
+            "LIBCRM_DB_PORT": str(info.port),
+            "LIBCRM_DB_USER": info.user,
+            "LIBCRM_DB_PASSWORD": info.password or "",
+            "LIBCRM_DB_NAME": info.dbname,
+            "LIBCRM_DB_SSLMODE": info.get_parameters().get("sslmode", "prefer"),
+        }
 
 
 @contextmanager

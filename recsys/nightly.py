@@ -54,6 +54,10 @@ class NightlyResult:
     activity_model_version: str = ""
     fallback_users: int = 0
     gate: str = field(default="")
+    # False when the portal already served a newer night and was left as it is (a re-run of an
+    # older day); ``portal_kept`` then says why.
+    published: bool = True
+    portal_kept: str = ""
     # Wall seconds per step, for the benchmark: read, evaluate, books_matrix, books_train,
     # books_recommend_all, events, publish.
     seconds: dict[str, float] = field(default_factory=dict)
@@ -122,7 +126,7 @@ def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
         )
         event_version = f"activities-{data_date:%Y%m%d}"
         clock.lap("events")
-        written, events_written = replace_all(
+        publication = replace_all(
             conn,
             [
                 Replacement(
@@ -140,6 +144,7 @@ def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
             + _log("activity", event_rows, data_date, event_version),
             data_date,
         )
+        written, events_written = publication.rows_written
         _store_metrics(conn, run_id, data_date, model_metrics, popular_metrics, use_model)
         clock.lap("publish")
     return NightlyResult(
@@ -154,6 +159,8 @@ def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
         activity_model_version=event_version,
         fallback_users=books.fallback_users,
         gate=verdict,
+        published=publication.published,
+        portal_kept=publication.reason,
         seconds=clock.laps,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -9,6 +10,11 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
+log = logging.getLogger(__name__)
+
+# Key of the transaction-level advisory lock that one publication holds at a time
+# (an arbitrary constant: the ASCII of "LCRMPUB").
+PUBLICATION_LOCK = 0x4C43524D505542
 LOG_TABLE = ("recsys", "recommendation_log")
 LOG_COLUMNS = ("kind", "user_key", "rank", "target_id", "score", "generated_for", "model_version")
 # History kept for the uptake mart: far longer than its window, short enough to stay small.
@@ -24,6 +30,17 @@ class Replacement:
     rows: Iterable[Sequence]
 
 
+@dataclass(frozen=True)
+class Publication:
+    """What a publication did: the rows written per replacement, or why nothing was."""
+
+    rows_written: list[int]
+    published: bool = True
+    # The night the portal served before this publication (None: nothing dated yet).
+    served_before: date | None = None
+    reason: str = ""
+
+
 def _copy(conn: psycopg.Connection, table: tuple[str, str], columns, rows) -> int:
     copy = sql.SQL("copy {} ({}) from stdin").format(
         sql.Identifier(*table), sql.SQL(", ").join(map(sql.Identifier, columns))
@@ -36,21 +53,54 @@ def _copy(conn: psycopg.Connection, table: tuple[str, str], columns, rows) -> in
     return written
 
 
+def _lock(conn: psycopg.Connection) -> None:
+    """Wait for any other publication to commit, saying so when one is running."""
+    taken = conn.execute("select pg_try_advisory_xact_lock(%s)", [PUBLICATION_LOCK]).fetchone()[0]
+    if not taken:
+        log.info("another publication of the portal is running: waiting for it to commit")
+        conn.execute("select pg_advisory_xact_lock(%s)", [PUBLICATION_LOCK])
+
+
+def _served_night(conn: psycopg.Connection, replacements: Sequence[Replacement]) -> date | None:
+    """The newest ``generated_for`` in the tables about to be replaced."""
+    nights = [
+        conn.execute(
+            sql.SQL("select max(generated_for) from {}").format(sql.Identifier(*r.table))
+        ).fetchone()[0]
+        for r in replacements
+    ]
+    return max((night for night in nights if night is not None), default=None)
+
+
 def replace_all(
     conn: psycopg.Connection,
     replacements: Sequence[Replacement],
     log_rows: Iterable[Sequence] = (),
     generated_for: date | None = None,
-) -> list[int]:
+) -> Publication:
     """Replace every table's rows and the day's history in one transaction.
 
     Readers keep seeing the previous sets until the commit and the whole new sets after it
     (PostgreSQL MVCC), never a partial or empty table, nor one table new and the other old.
     ``log_rows`` (``LOG_COLUMNS``) replace the history of ``generated_for``; history older than
-    ``LOG_RETENTION_DAYS`` is dropped. Returns the rows written per replacement.
+    ``LOG_RETENTION_DAYS`` is dropped.
+
+    Publications take turns (an advisory lock): one that starts while another runs waits for
+    its commit, then replaces what it committed. A publication for a night older than the one
+    the portal serves changes nothing: the portal and the history stay as they are, a WARNING
+    says why, and the returned ``Publication`` has ``published=False``.
     """
-    written = []
     with conn.transaction():
+        _lock(conn)
+        served = None if generated_for is None else _served_night(conn, replacements)
+        if served is not None and generated_for < served:
+            reason = (
+                f"portal kept as it is: it serves the night of {served}, newer than "
+                f"{generated_for}; a re-run of an older night does not publish"
+            )
+            log.warning("%s", reason)
+            return Publication([0] * len(replacements), False, served, reason)
+        written = []
         for replacement in replacements:
             conn.execute(sql.SQL("delete from {}").format(sql.Identifier(*replacement.table)))
             written.append(_copy(conn, replacement.table, replacement.columns, replacement.rows))
@@ -63,7 +113,7 @@ def replace_all(
                 [generated_for, generated_for, LOG_RETENTION_DAYS],
             )
             _copy(conn, LOG_TABLE, LOG_COLUMNS, log_rows)
-    return written
+    return Publication(written, True, served)
 
 
 def replace_rows(
@@ -73,4 +123,4 @@ def replace_rows(
     rows: Iterable[Sequence],
 ) -> int:
     """Replace every row of ``table`` with ``rows`` in one transaction."""
-    return replace_all(conn, [Replacement(table, columns, rows)])[0]
+    return replace_all(conn, [Replacement(table, columns, rows)]).rows_written[0]

@@ -29,16 +29,33 @@ SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
 SCHEMA_SHA256 = "d549057ebc2925f39f62799eab0db7b9e2c18b35b6c00595199116da3ed10e64"
 DEPLOY_DOC = (ROOT / "docs" / "deploy.md").read_text()
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# What the pipeline reads from its environment (libcrm/config.py, expectations/runner.py).
-PIPELINE_VARIABLES = (
-    "LIBCRM_DATABASE_URL",
-    "LIBCRM_LANDING_DIR",
-    "LIBCRM_PSEUDONYM_KEY_FILE",
-    "LIBCRM_DATA_DOCS_DIR",
-    "AIRFLOW_HOME",
-    "AIRFLOW__CORE__DAGS_FOLDER",
-    "OPENBLAS_NUM_THREADS",
+# Where the code reads a variable from its environment: os.environ.get("X"), os.environ["X"],
+# os.environ.setdefault("X"), os.getenv("X").
+ENV_READ = re.compile(
+    r"""(?:environ(?:\.get\(|\.setdefault\(|\[)|getenv\()\s*["']([A-Z][A-Z0-9_]*)["']"""
 )
+CODE_PACKAGES = ("libcrm", "recsys", "expectations", "dags")
+# Variables the code reads that the scheduler leaves unset on purpose, each with why. Every
+# other variable the code reads must be set in the scheduler (by the image or by Compose).
+UNSET_ON_PURPOSE = {
+    "LIBCRM_PSEUDONYM_KEY": "it would override the key file secret (LIBCRM_PSEUDONYM_KEY_FILE)",
+    "LIBCRM_LOAN_LINK_DAYS": "retention policy: the documented default applies",
+    "LIBCRM_GATE_PASSAGE_DAYS": "retention policy: the documented default applies",
+    "LIBCRM_REQUIRED_SOURCES": "by default a source without an export is a warning",
+    "LIBCRM_ILS_TOKEN": "only for an ILS read through its API, set in deploy/libcrm.env",
+}
+# What Airflow itself needs to find the DAG (read by Airflow, not by the code above).
+AIRFLOW_VARIABLES = ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER")
+
+
+def variables_the_code_reads() -> set[str]:
+    """Every environment variable named in the code the scheduler runs."""
+    return {
+        name
+        for package in CODE_PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        for name in ENV_READ.findall(path.read_text())
+    }
 
 
 class MissingVariableError(LookupError):
@@ -144,6 +161,27 @@ def dockerfile() -> list[tuple[str, str]]:
 def image_env() -> dict[str, str]:
     tokens = [t for k, args in dockerfile() if k == "ENV" for t in shlex.split(args)]
     return dict(token.partition("=")[::2] for token in tokens)
+
+
+def runtime_user_folders() -> set[str]:
+    """Folders the image creates (``mkdir -p``) under a path it gives the runtime user
+    (``chown -R``): a named volume mounted on one takes that owner and is writable."""
+    env = image_env()
+    created, owned = set(), []
+    for keyword, args in dockerfile():
+        if keyword != "RUN":
+            continue
+        for command in args.split("&&"):
+            words = shlex.split(re.sub(r"\$\{(\w+)\}", lambda m: env.get(m[1], m[0]), command))
+            if words[:2] == ["mkdir", "-p"]:
+                created.update(words[2:])
+            if words[:2] == ["chown", "-R"]:
+                owned.extend(PurePosixPath(path) for path in words[3:])
+    return {
+        path
+        for path in created
+        if any(PurePosixPath(path).is_relative_to(owner) for owner in owned)
+    }
 
 
 def dockerignored(path: str) -> bool:
@@ -320,10 +358,17 @@ def test_airflow_services_share_one_config_with_the_locked_drivers(services):
     assert "8080" in services["airflow-api-server"]["ports"][0].split(":")[-1]
 
 
-def test_the_scheduler_has_everything_the_pipeline_reads(compose, services, filled_env):
+def test_the_scheduler_has_every_variable_the_code_reads_and_a_writable_volume_per_folder(
+    compose, services, filled_env
+):
     scheduler = services["airflow-scheduler"]
     env = {**image_env(), **scheduler["environment"]}
-    assert [name for name in PIPELINE_VARIABLES if not env.get(name)] == []
+    read = variables_the_code_reads()
+    assert {"LIBCRM_DATABASE_URL", "LIBCRM_REPORTS_DIR", "OPENBLAS_NUM_THREADS"} <= read
+    assert set(UNSET_ON_PURPOSE) - read == set(), "the code no longer reads these: drop them"
+    required = (read - set(UNSET_ON_PURPOSE)) | set(AIRFLOW_VARIABLES)
+    assert sorted(name for name in required if not env.get(name)) == []
+    assert "LIBCRM_PSEUDONYM_KEY" not in env
     assert env["OPENBLAS_NUM_THREADS"] == "1"
     url = urlsplit(env["LIBCRM_DATABASE_URL"])
     warehouse = services[url.hostname]["environment"]
@@ -335,8 +380,11 @@ def test_the_scheduler_has_everything_the_pipeline_reads(compose, services, fill
     assert key.parent == PurePosixPath("/run/secrets") and key.name in scheduler["secrets"]
     assert key.name in compose["secrets"]
     targets = {target: source for source, target in mounts(scheduler)}
-    assert targets.get(env["LIBCRM_LANDING_DIR"]) in compose["volumes"]
-    assert targets.get(env["LIBCRM_DATA_DOCS_DIR"]) in compose["volumes"]
+    folders = [name for name in read if name.endswith("_DIR")]
+    assert {"LIBCRM_LANDING_DIR", "LIBCRM_DATA_DOCS_DIR", "LIBCRM_REPORTS_DIR"} <= set(folders)
+    for name in folders:
+        assert targets.get(env[name]) in compose["volumes"], f"{name} is on no named volume"
+        assert env[name] in runtime_user_folders(), f"{name}: the image does not create it"
     external = "postgresql://libcrm:pw@db.example.edu:5432/libcrm"
     overridden = interpolated(compose, {**filled_env, "LIBCRM_DATABASE_URL": external})
     scheduler_env = overridden["services"]["airflow-scheduler"]["environment"]

@@ -57,3 +57,18 @@ def test_run_day_is_the_logical_date_for_day_runs_and_last_full_day_otherwise():
     assert run_day(midnight, datetime(2026, 3, 15, tzinfo=utc)).isoformat() == "2026-03-16"
     noon = datetime(2026, 3, 17, 12, 30, tzinfo=utc)
     assert run_day(noon, datetime(2026, 3, 16, tzinfo=utc)).isoformat() == "2026-03-16"
+
+
+def test_every_task_fails_at_once_on_a_configuration_error(dagbag, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.execution_time.context import set_current_context
+
+    monkeypatch.setenv("LIBCRM_DATABASE_URL", "mysql://libcrm@db/libcrm")
+    midnight = datetime(2026, 3, 16, tzinfo=UTC)
+    context = {"logical_date": midnight, "data_interval_start": midnight, "run_id": "manual__t"}
+    for task in dagbag.dags["library_nightly"].tasks:
+        with (
+            set_current_context(context),
+            pytest.raises(AirflowFailException, match="LIBCRM_DATABASE_URL .*not retried"),
+        ):
+            task.python_callable(*task.op_args, **task.op_kwargs)

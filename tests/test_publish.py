@@ -1,7 +1,9 @@
-"""Publication of the portal tables: atomic for concurrent readers, history kept per day."""
+"""Publication of the portal tables: atomic for concurrent readers, one at a time, never back
+in time, history kept per day."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import date, timedelta
@@ -20,20 +22,25 @@ select
 """
 
 
-def _resources(patrons, version, pause=0.0):
+def _resources(patrons, version, pause=0.0, day=DAY):
     for patron in range(patrons):
         if pause and patron % 100 == 0:
             time.sleep(pause)  # a slow producer keeps the publishing transaction open
         for rank in range(1, 11):
-            yield (f"P{patron:06d}", rank, f"I{rank:07d}", 1.0 / rank, "why", DAY, version)
+            yield (f"P{patron:06d}", rank, f"I{rank:07d}", 1.0 / rank, "why", day, version)
 
 
-def _activities(patrons, version):
+def _activities(patrons, version, day=DAY):
     for patron in range(patrons):
-        yield (f"P{patron:06d}", 1, "E1", 1.0, "why", DAY, version)
+        yield (f"P{patron:06d}", 1, "E1", 1.0, "why", day, version)
 
 
-def _publish(url, patrons, version, pause=0.0):
+def _history(patrons, version, day):
+    return [("resource", f"u{patron}", 1, "I1", 1.0, day, version) for patron in range(patrons)]
+
+
+def _publish(url, patrons, version, pause=0.0, day=None):
+    """Publish both portal tables (and, for a ``day``, its history); return the Publication."""
     with psycopg.connect(url) as conn:
         return replace_all(
             conn,
@@ -41,15 +48,25 @@ def _publish(url, patrons, version, pause=0.0):
                 Replacement(
                     ("portal", "resource_recommendations"),
                     RESOURCE_COLUMNS,
-                    _resources(patrons, version, pause),
+                    _resources(patrons, version, pause, day or DAY),
                 ),
                 Replacement(
                     ("portal", "activity_recommendations"),
                     ACTIVITY_COLUMNS,
-                    _activities(patrons, version),
+                    _activities(patrons, version, day or DAY),
                 ),
             ],
+            _history(patrons, version, day) if day else (),
+            day,
         )
+
+
+def _served(url):
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select generated_for, model_version, count(*) from portal.resource_recommendations "
+            "group by 1, 2"
+        ).fetchall()
 
 
 @pytest.fixture
@@ -61,7 +78,7 @@ def portal(warehouse_url):
 
 
 def test_a_reader_during_publication_sees_the_old_or_the_new_full_sets(portal):
-    assert _publish(portal, 300, "old") == [3000, 300]
+    assert _publish(portal, 300, "old").rows_written == [3000, 300]
     publisher = threading.Thread(target=_publish, args=(portal, 500, "new", 0.2))
     seen = []
     with psycopg.connect(portal, autocommit=True) as reader:
@@ -114,3 +131,48 @@ def test_history_replaces_its_day_and_forgets_beyond_retention(portal):
             "select generated_for, count(*) from recsys.recommendation_log group by 1 order by 1"
         ).fetchall()
     assert per_day == [(DAY - timedelta(days=1), 3), (DAY, 5)]
+
+
+def test_an_older_night_keeps_the_portal_and_its_history_and_says_why(portal, caplog):
+    yesterday = DAY - timedelta(days=1)
+    assert _publish(portal, 30, "tonight", day=DAY).published
+    with caplog.at_level(logging.WARNING, logger="recsys.publish"):
+        older = _publish(portal, 20, "re-run", day=yesterday)
+    assert (older.published, older.served_before, older.rows_written) == (False, DAY, [0, 0])
+    assert f"serves the night of {DAY}" in older.reason
+    assert older.reason in caplog.text
+    assert _served(portal) == [(DAY, "tonight", 300)]
+    with psycopg.connect(portal) as conn:
+        history = conn.execute(
+            "select generated_for, count(*) from recsys.recommendation_log group by 1"
+        ).fetchall()
+    assert history == [(DAY, 30)]
+    again = _publish(portal, 40, "tonight again", day=DAY)  # the same night re-runs as before
+    assert again.published and _served(portal) == [(DAY, "tonight again", 400)]
+
+
+def test_overlapping_publications_take_turns_and_the_later_one_wins(portal, caplog):
+    failures = []
+
+    def publish(version, pause):
+        try:
+            _publish(portal, 300, version, pause, day=DAY)
+        except psycopg.Error as error:  # the defect: a raw UniqueViolation
+            failures.append(error)
+
+    first = threading.Thread(target=publish, args=("first", 0.3))
+    with caplog.at_level(logging.INFO, logger="recsys.publish"):
+        first.start()
+        with psycopg.connect(portal, autocommit=True) as watcher:
+            while not watcher.execute(
+                "select count(*) from pg_stat_activity where query like 'copy%%' "
+                "and state = 'active' and pid <> pg_backend_pid()"
+            ).fetchone()[0]:
+                time.sleep(0.02)  # until the first publication is copying its rows
+        second = threading.Thread(target=publish, args=("second", 0.0))
+        second.start()
+        first.join()
+        second.join()
+    assert failures == []
+    assert "another publication of the portal is running" in caplog.text
+    assert _served(portal) == [(DAY, "second", 3000)]
