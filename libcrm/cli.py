@@ -7,7 +7,8 @@ import logging
 import stat
 import sys
 
-from libcrm import config, localdb
+from libcrm import config
+from libcrm.tooling import localdb
 
 
 def _db(args: argparse.Namespace) -> int:
@@ -34,7 +35,7 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from libcrm import demo
+    from libcrm.tooling import demo
 
     return demo.run(scale=args.scale, days=args.days)
 
@@ -73,7 +74,7 @@ def _rotate_key(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from libcrm import bench
+    from libcrm.tooling import bench
 
     return bench.run(args.scales.split(","))
 

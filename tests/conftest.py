@@ -12,7 +12,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from libcrm import db, localdb
+from libcrm import db
+from libcrm.tooling import localdb
 
 DATA = Path(__file__).parent / "data"
 LANDING = DATA / "landing"

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from libcrm import runtime
-from libcrm.airflow_services import AirflowServices
 from libcrm.pipeline import run_day
-from libcrm.simulate import simulate
+from libcrm.tooling import runtime
+from libcrm.tooling.simulate import simulate
+from tests.airflow_services import AirflowServices
 
 pytestmark = pytest.mark.e2e
 

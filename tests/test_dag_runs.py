@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from libcrm import runtime
+from libcrm.tooling import runtime
 
 pytestmark = pytest.mark.e2e
 

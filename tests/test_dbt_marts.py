@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql
 
 from libcrm import ingest, pseudonym, transform
-from libcrm.simulate import simulate
+from libcrm.tooling.simulate import simulate
 
 FIRST_DAY = date(2026, 3, 16)
 NIGHTS = 3

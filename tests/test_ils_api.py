@@ -20,7 +20,7 @@ import pytest
 from libcrm import config, ingest
 from libcrm.ingest import ils_api
 from libcrm.pseudonym import user_key
-from libcrm.simulate import simulate
+from libcrm.tooling.simulate import simulate
 from tests.test_simulate import TINY
 
 TOKEN = "okapi-test-token"  # noqa: S105 (the loopback server's token, not a secret)

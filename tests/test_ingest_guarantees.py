@@ -18,7 +18,7 @@ from psycopg import sql
 
 from libcrm import db, ingest
 from libcrm.ingest import readers
-from libcrm.simulate import simulate
+from libcrm.tooling.simulate import simulate
 from tests.conftest import LANDING
 from tests.test_simulate import TINY
 

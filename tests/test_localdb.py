@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from libcrm import localdb
+from libcrm.tooling import localdb
 
 
 @pytest.fixture

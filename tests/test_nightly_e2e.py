@@ -10,8 +10,8 @@ from datetime import date
 import psycopg
 import pytest
 
-from libcrm import runtime
-from libcrm.simulate import simulate
+from libcrm.tooling import runtime
+from libcrm.tooling.simulate import simulate
 from tests.conftest import SESSION_DIR
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from libcrm import pipeline
-from libcrm.simulate import simulate
+from libcrm.tooling.simulate import simulate
 
 FIRST_DAY = date(2026, 3, 16)
 NEXT_DAY = date(2026, 3, 17)

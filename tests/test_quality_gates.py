@@ -12,7 +12,7 @@ import pytest
 
 from expectations.runner import CriticalValidationError
 from libcrm import pipeline, transform
-from libcrm.simulate import simulate
+from libcrm.tooling.simulate import simulate
 
 FIRST_DAY = date(2026, 3, 16)
 NEXT_DAY = FIRST_DAY + timedelta(days=1)

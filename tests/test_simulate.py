@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from libcrm.simulate import SCALES, Scale, SimulationSummary, simulate
-from libcrm.simulate.__main__ import main
+from libcrm.tooling.simulate import SCALES, Scale, SimulationSummary, simulate
+from libcrm.tooling.simulate.__main__ import main
 
 SOURCES_DOC = Path(__file__).resolve().parent.parent / "docs" / "sources.md"
 FIRST_DAY = date(2026, 3, 16)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.clock import Timeline
-from libcrm.simulate.vocab import (
+from libcrm.tooling.simulate.clock import Timeline
+from libcrm.tooling.simulate.vocab import (
     DEPARTMENTS,
     FAMILY_NAMES,
     GENERAL_SUBJECTS,

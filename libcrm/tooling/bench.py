@@ -22,7 +22,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from libcrm import config, db, localdb
+from libcrm import config, db
+from libcrm.tooling import localdb
 
 RESULTS = config.PROJECT_ROOT / "bench" / "results"
 FIRST_DAY = date(2026, 3, 16)
@@ -238,7 +239,7 @@ def _server_url() -> str:
 
 def bench_scale(scale: str, server_url: str) -> dict:
     """Simulate ``scale``, run two nights stage by stage in a new database, and return timings."""
-    from libcrm.simulate import simulate
+    from libcrm.tooling.simulate import simulate
 
     name = f"libcrm_bench_{scale}_{os.getpid()}"
     database = server_url.rpartition("/")[0] + "/" + name
@@ -326,7 +327,7 @@ def run(scales: list[str]) -> int:
         (RESULTS / f"{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
         for label, night in result["nights"].items():
             print(f"  {label} night: {night['total_seconds']} s", flush=True)
-    from libcrm import bench_report
+    from libcrm.tooling import bench_report
 
     print(f"results in {RESULTS}; tables in {bench_report.write(RESULTS)}")
     return 0

@@ -7,7 +7,8 @@ import time
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
-from libcrm import config, db, localdb, runtime, summary
+from libcrm import config, db
+from libcrm.tooling import localdb, runtime, summary
 
 FIRST_DAY = date(2026, 3, 16)
 SEED = 42
@@ -57,7 +58,7 @@ def resolve_key_file():
 
 def run(scale: str = "small", days: int = 3) -> int:
     """Run the demo; return the process exit code."""
-    from libcrm.simulate import simulate
+    from libcrm.tooling.simulate import simulate
 
     started = time.monotonic()
     url = resolve_database()

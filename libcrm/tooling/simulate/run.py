@@ -9,20 +9,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.attrition import cancel_holds, retire_items
-from libcrm.simulate.catalogue import Catalogue, simulate_catalogue
-from libcrm.simulate.circulation import placed_holds, settle_loans
-from libcrm.simulate.clock import Timeline
-from libcrm.simulate.events import simulate_events
-from libcrm.simulate.export import World, write_exports
-from libcrm.simulate.gate import simulate_gate
-from libcrm.simulate.influence import choose_leaders, follower_wishes
-from libcrm.simulate.loans import draw_wishes
-from libcrm.simulate.patrons import CLUSTERS_PER_DEPARTMENT, simulate_patrons
-from libcrm.simulate.requests import simulate_requests
-from libcrm.simulate.scales import Scale, resolve_scale
-from libcrm.simulate.truth import write_truth
-from libcrm.simulate.vocab import DEPARTMENTS
+from libcrm.tooling.simulate.attrition import cancel_holds, retire_items
+from libcrm.tooling.simulate.catalogue import Catalogue, simulate_catalogue
+from libcrm.tooling.simulate.circulation import placed_holds, settle_loans
+from libcrm.tooling.simulate.clock import Timeline
+from libcrm.tooling.simulate.events import simulate_events
+from libcrm.tooling.simulate.export import World, write_exports
+from libcrm.tooling.simulate.gate import simulate_gate
+from libcrm.tooling.simulate.influence import choose_leaders, follower_wishes
+from libcrm.tooling.simulate.loans import draw_wishes
+from libcrm.tooling.simulate.patrons import CLUSTERS_PER_DEPARTMENT, simulate_patrons
+from libcrm.tooling.simulate.requests import simulate_requests
+from libcrm.tooling.simulate.scales import Scale, resolve_scale
+from libcrm.tooling.simulate.truth import write_truth
+from libcrm.tooling.simulate.vocab import DEPARTMENTS
 
 # One random stream per part of the world, so changing one part leaves the others as they were.
 # New streams go at the end: earlier ones keep their seeds, so existing exports stay the same.

@@ -11,8 +11,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.clock import Timeline
-from libcrm.simulate.vocab import DEPARTMENT_NAMES, DEPARTMENT_SHARES, FAMILY_NAMES, GIVEN_NAMES
+from libcrm.tooling.simulate.clock import Timeline
+from libcrm.tooling.simulate.vocab import (
+    DEPARTMENT_NAMES,
+    DEPARTMENT_SHARES,
+    FAMILY_NAMES,
+    GIVEN_NAMES,
+)
 
 NO_DAY = 10**7  # a day index beyond any simulation: "never"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.activity import is_active
-from libcrm.simulate.clock import DAY, opening_seconds
+from libcrm.tooling.simulate.activity import is_active
+from libcrm.tooling.simulate.clock import DAY, opening_seconds
 
 LEADER_SHARE = 0.02  # of patrons
 LEADER_ARCHETYPES = ("steady", "growing")  # leaders are long-term users

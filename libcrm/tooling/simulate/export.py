@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.attrition import item_status
-from libcrm.simulate.catalogue import Catalogue
-from libcrm.simulate.clock import DAY, NEVER, Timeline
-from libcrm.simulate.requests import request_status
-from libcrm.simulate.vocab import GATE_IDS
-from libcrm.simulate.writers import write_csv, write_json_array
+from libcrm.tooling.simulate.attrition import item_status
+from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.clock import DAY, NEVER, Timeline
+from libcrm.tooling.simulate.requests import request_status
+from libcrm.tooling.simulate.vocab import GATE_IDS
+from libcrm.tooling.simulate.writers import write_csv, write_json_array
 
 PATRON_COLUMNS = [
     "patron_id", "barcode", "name", "email", "birth_date", "category", "department",

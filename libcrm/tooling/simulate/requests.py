@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.catalogue import Catalogue
-from libcrm.simulate.clock import DAY, HOUR, NEVER, Timeline, opening_seconds
-from libcrm.simulate.vocab import FAMILY_NAMES, GIVEN_NAMES, SUBJECTS, TITLE_PATTERNS
+from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.clock import DAY, HOUR, NEVER, Timeline, opening_seconds
+from libcrm.tooling.simulate.vocab import FAMILY_NAMES, GIVEN_NAMES, SUBJECTS, TITLE_PATTERNS
 
 REQUESTED_SHARE = 0.4  # of books bought during the history that a patron had asked for
 LEAD_DAYS = (7, 45)  # a requested book arrives this many days after the request

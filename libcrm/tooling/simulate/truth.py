@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from libcrm.simulate.catalogue import Catalogue
-from libcrm.simulate.clock import Timeline
-from libcrm.simulate.patrons import CLUSTERS_PER_DEPARTMENT
-from libcrm.simulate.vocab import DEPARTMENT_NAMES, SUBJECT_CODES
-from libcrm.simulate.writers import replacing
+from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.clock import Timeline
+from libcrm.tooling.simulate.patrons import CLUSTERS_PER_DEPARTMENT
+from libcrm.tooling.simulate.vocab import DEPARTMENT_NAMES, SUBJECT_CODES
+from libcrm.tooling.simulate.writers import replacing
 
 
 def write_truth(

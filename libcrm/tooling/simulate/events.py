@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.activity import lifecycle_on
-from libcrm.simulate.catalogue import Catalogue
-from libcrm.simulate.clock import DAY, HOUR, MINUTE, NEVER, Timeline
-from libcrm.simulate.vocab import (
+from libcrm.tooling.simulate.activity import lifecycle_on
+from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.clock import DAY, HOUR, MINUTE, NEVER, Timeline
+from libcrm.tooling.simulate.vocab import (
     EVENT_ROOMS,
     LECTURE_PATTERNS,
     NOVELS,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.activity import activity_mass, poisson_counts, sample_days
-from libcrm.simulate.clock import CLOSES, DAY, HOUR, MINUTE, NEVER, OPENS, opening_seconds
+from libcrm.tooling.simulate.activity import activity_mass, poisson_counts, sample_days
+from libcrm.tooling.simulate.clock import CLOSES, DAY, HOUR, MINUTE, NEVER, OPENS, opening_seconds
 
 MISSING_EXIT_SHARE = 0.03  # exits not logged (tailgating, gate faults)
 DOUBLE_SWIPE_SHARE = 0.01  # passages logged twice a few seconds apart

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.catalogue import Catalogue
-from libcrm.simulate.circulation import BOOK_LOAN_DAYS, HOLD_GIVE_UP_DAYS
-from libcrm.simulate.clock import DAY, HOUR, NEVER
+from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.circulation import BOOK_LOAN_DAYS, HOLD_GIVE_UP_DAYS
+from libcrm.tooling.simulate.clock import DAY, HOUR, NEVER
 
 LOST_SHARE = 0.02  # of items
 WITHDRAWN_SHARE = 0.02  # of items

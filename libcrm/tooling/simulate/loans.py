@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.activity import activity_mass, poisson_counts, sample_days
-from libcrm.simulate.catalogue import Catalogue, draw_books
-from libcrm.simulate.clock import DAY, opening_seconds
+from libcrm.tooling.simulate.activity import activity_mass, poisson_counts, sample_days
+from libcrm.tooling.simulate.catalogue import Catalogue, draw_books
+from libcrm.tooling.simulate.clock import DAY, opening_seconds
 
 EXPLORE_SHARE = 0.10  # book loans picked outside the patron's taste cluster
 NONBOOK_KIND_MIX = (0.6, 0.15, 0.25)  # study rooms, lockers, laptops (kinds 1, 2, 3)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m libcrm.simulate --landing DIR --truth FILE [--scale small] ...``."""
+"""Command line: ``python -m libcrm.tooling.simulate --landing DIR --truth FILE [...]``."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import time
 from datetime import date
 from pathlib import Path
 
-from libcrm.simulate.run import simulate
-from libcrm.simulate.scales import SCALES
+from libcrm.tooling.simulate.run import simulate
+from libcrm.tooling.simulate.scales import SCALES
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the simulation and print a one-line summary."""
     parser = argparse.ArgumentParser(
-        prog="python -m libcrm.simulate",
+        prog="python -m libcrm.tooling.simulate",
         description="Simulate a university library and write its source exports.",
     )
     parser.add_argument("--landing", type=Path, required=True, help="landing folder to write")

@@ -13,8 +13,8 @@ import heapq
 import numpy as np
 import pandas as pd
 
-from libcrm.simulate.catalogue import Catalogue
-from libcrm.simulate.clock import CLOSES, DAY, HOUR, MINUTE, NEVER, opening_seconds
+from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.clock import CLOSES, DAY, HOUR, MINUTE, NEVER, opening_seconds
 
 BOOK_LOAN_DAYS = 30  # due date of a book
 NONBOOK_LOAN_SECONDS = 4 * HOUR  # due time of a study room, locker or laptop
