@@ -28,6 +28,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project
+	$(BIN)/lint-imports --no-cache
 
 test: lint
 	$(BIN)/pytest

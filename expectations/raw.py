@@ -20,7 +20,7 @@ import great_expectations.expectations as gxe
 
 from expectations.base import CRITICAL, WARNING, Interval, Suite, note
 from expectations.history import BatchFacts
-from libcrm.ingest import card_holder_join
+from libcrm.identity import card_holder_join
 
 # A few loans may name a patron or item the ILS exports a day later; more means the ILS
 # exports are out of step with each other.

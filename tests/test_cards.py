@@ -8,7 +8,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from libcrm import db, ingest
+from libcrm import db, identity, ingest
 from libcrm.privacy import retention
 from libcrm.privacy.access import export_patron
 from libcrm.pseudonym import user_key
@@ -49,7 +49,7 @@ def changed_hands(warehouse_url, tmp_path_factory):
 
 
 def _holders(conn, day: date) -> list[tuple[str, str]]:
-    holder = ingest.card_holder_join("passages", "card_number")
+    holder = identity.card_holder_join("passages", "card_number")
     return conn.execute(
         f"select passages.card_number, cards.user_key from raw.gate_passages as passages "  # noqa: S608
         f"{holder} where passages.passed_at::date = %s order by passages.source_line",

@@ -8,7 +8,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from libcrm import ingest
+from libcrm import identity, ingest
 from libcrm.ingest.fields import RowError, integer, timestamp
 from libcrm.pseudonym import user_key
 from tests.conftest import LANDING, TEST_KEY
@@ -97,7 +97,7 @@ def test_holds_and_purchase_requests_carry_pseudonyms_not_patron_ids(loaded, war
 
 
 def test_gate_rows_carry_the_patrons_keyed_pseudonym(loaded, warehouse_url):
-    holder = ingest.card_holder_join("passages", "card_number")
+    holder = identity.card_holder_join("passages", "card_number")
     with psycopg.connect(warehouse_url) as conn:
         keys = {
             row[0]

@@ -10,7 +10,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from libcrm import ingest, transform
+from libcrm import identity, ingest, transform
 from libcrm.pseudonym import user_key
 from tests.conftest import LANDING, TEST_KEY
 
@@ -83,7 +83,7 @@ def replaced(warehouse_url, tmp_path_factory):
 
 
 def _holders(conn, table: str, card: str, day: date) -> list[tuple[str, str | None]]:
-    holder = ingest.card_holder_join("keyed", card)
+    holder = identity.card_holder_join("keyed", card)
     return conn.execute(
         f"select keyed.{card}, cards.user_key from raw.{table} as keyed {holder} "  # noqa: S608
         "join raw.load_audit as audit using (batch_id) where audit.data_date = %s "
@@ -139,7 +139,7 @@ def test_dbt_staging_gives_every_accepted_row_the_holder_the_loader_accepted_it_
     with psycopg.connect(url) as conn:
         loaded = conn.execute(
             "select batch_id, source_line, cards.user_key from raw.gate_passages as keyed "  # noqa: S608
-            f"{ingest.card_holder_join('keyed', 'card_number')} order by 1, 2"
+            f"{identity.card_holder_join('keyed', 'card_number')} order by 1, 2"
         ).fetchall()
         staged = conn.execute(
             "select batch_id, source_line, user_key from staging.stg_gate__passages order by 1, 2"

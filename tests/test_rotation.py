@@ -7,7 +7,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from libcrm import ingest
+from libcrm import identity, ingest
 from libcrm.cli import main
 from libcrm.config import ConfigError
 from libcrm.pseudonym import fingerprint, user_key
@@ -40,7 +40,7 @@ def _keys(url):
         for table in ("patrons", "loans")
     }  # fmt: skip
     for table, card in (("gate_passages", "card_number"), ("event_registrations", "barcode")):
-        holder = ingest.card_holder_join("keyed", card)
+        holder = identity.card_holder_join("keyed", card)
         user_keys[table] = f"select distinct cards.user_key from raw.{table} as keyed {holder}"  # noqa: S608
     with psycopg.connect(url) as conn:
         return {table: {r[0] for r in conn.execute(query)} for table, query in user_keys.items()}

@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 
 from libcrm import config, db, pseudonym
-from libcrm.ingest.cards import card_held, card_holder_join, card_index
+from libcrm.identity import card_index
 from libcrm.ingest.landing import Loads, day_folder, exported, no_export, report_misnamed
 from libcrm.ingest.layout import unreadable
 from libcrm.ingest.loader import LoadResult, checksum, load_file
@@ -24,8 +24,6 @@ __all__ = [
     "LoadResult",
     "Loads",
     "SourceFormatError",
-    "card_held",
-    "card_holder_join",
     "ingest_source",
 ]
 
@@ -36,7 +34,7 @@ def _refresh_identity(conn: psycopg.Connection, batch_id: int, data_date: date) 
     """Point each patron's user_key at its current card (latest row of the batch wins), and
     keep the card map: from this batch on, a replaced card maps to no one and a card that
     changed hands to its new holder; files of the export's day or earlier still find a
-    replaced card's holder (``libcrm.ingest.cards``)."""
+    replaced card's holder (``libcrm.identity``)."""
     with conn.transaction():
         conn.execute(
             """

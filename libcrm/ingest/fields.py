@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from libcrm.identity import CARD_KEYED
+
 TIMESTAMP_SHAPE = "YYYY-MM-DD HH:MM:SS"
 TIMESTAMP_CHARS = len("2026-03-16 09:00:00")
 TIMESTAMP_SEPARATORS = "-- ::"  # characters 4, 7, 10, 13 and 16 of a timestamp
@@ -127,12 +129,16 @@ class Entity:
     table: str
     columns: tuple[Column, ...]
     key: str | None = None
-    key_is_card: bool = False
     unique: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @property
+    def key_is_card(self) -> bool:
+        """Whether rows name their patron by card (``libcrm.identity.CARD_KEYED``)."""
+        return CARD_KEYED.get(self.table) == self.key
 
     @property
     def has_user_key(self) -> bool:

@@ -119,7 +119,6 @@ GATE_PASSAGES = Entity(
     file_name="gate_log.csv",
     table="gate_passages",
     key="card_number",
-    key_is_card=True,
     columns=(
         Column("card_number", required=True),
         Column("timestamp", timestamp, required=True, target="passed_at"),
@@ -150,7 +149,6 @@ REGISTRATIONS = Entity(
     file_name="registrations.json",
     table="event_registrations",
     key="barcode",
-    key_is_card=True,
     unique=("registration_id",),
     columns=(
         Column("registration_id", required=True),

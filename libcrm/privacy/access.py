@@ -9,7 +9,7 @@ import psycopg
 from psycopg import sql
 
 from libcrm import config
-from libcrm.ingest import card_held
+from libcrm.identity import card_held
 from libcrm.pseudonym import user_key, verify_key
 
 # Schemas libcrm writes; a patron's rows are found by whichever identifier a table carries.

@@ -19,8 +19,7 @@ from datetime import date, timedelta
 import psycopg
 from psycopg import sql
 
-from libcrm.ingest import card_held
-from libcrm.ingest.sources import ENTITIES
+from libcrm.identity import CARD_KEYED, card_held
 
 # One academic year of linked loan history: enough for segments and recommendations that look
 # back a year, short enough that old reading is no longer tied to a person.
@@ -90,10 +89,8 @@ def _forget_retired_cards(conn: psycopg.Connection) -> int:
     if not retired.fetchone()[0]:
         return 0
     still_named = " and ".join(
-        f"not exists (select from raw.{entity.table} as keyed "
-        f"where {card_held('keyed', entity.key)})"
-        for entity in ENTITIES
-        if entity.key_is_card
+        f"not exists (select from raw.{table} as keyed where {card_held('keyed', card)})"
+        for table, card in CARD_KEYED.items()
     )
     return conn.execute(
         f"delete from identity.cards as cards where to_batch is not null and {still_named}"  # noqa: S608

@@ -1,5 +1,7 @@
-"""Which patron held a card when: the one rule by which rows keyed by card (gate passages,
-registrations) find their patron in ``identity.cards``, at load time and in dbt staging.
+"""Identity: which raw tables name a patron by card, and which patron held a card when — the
+one rule by which rows keyed by card (gate passages, registrations) find their patron in
+``identity.cards``, at load time, in validation, retention, the access export and (restated in
+SQL by the macro ``with_card_holder``) dbt staging.
 
 A mapping covers a row of batch ``b`` exported for day ``d`` when ``b > from_batch`` and
 ``d >= from_day`` (set when the card had an earlier holder), and when ``b < to_batch``, or
@@ -15,6 +17,8 @@ from datetime import date
 
 import psycopg
 
+# Raw tables whose rows name a patron by card (not by patron id), and the card's column.
+CARD_KEYED = {"gate_passages": "card_number", "event_registrations": "barcode"}
 # Later than any batch: the batch a file about to be loaded gets.
 NEXT_BATCH = 2**63 - 1
 
