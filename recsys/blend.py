@@ -159,9 +159,6 @@ class Blend(Scorer):
         ids, values = select(row, column, exact, len(rows), n)
         return items.open[ids], values
 
-    def closest_history(self, row: int, items: np.ndarray, history: np.ndarray) -> np.ndarray:
-        return self.als.closest_history(row, items, history)
-
     def closest_histories(
         self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
     ) -> np.ndarray:

@@ -175,14 +175,9 @@ class Als(Scorer):
             self._unit = (self.item_factors, unit_rows(self.item_factors))
         return self._unit[1]
 
-    def closest_history(self, row: int, items: np.ndarray, history: np.ndarray) -> np.ndarray:
-        """For each recommended item, the history item most similar to it (for explanations)."""
-        unit = self.unit_factors()
-        similarity = unit[items] @ unit[history].T
-        return history[np.argmax(similarity, axis=1)]
-
     def closest_histories(
         self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
     ) -> np.ndarray:
-        """``closest_history`` for many users at once (see ``recsys.explain``)."""
+        """For each recommended item of each user, the history item most similar to it (for
+        explanations; see ``recsys.explain.closest_history``)."""
         return closest_history(self.unit_factors(), items, valid, history)

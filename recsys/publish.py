@@ -114,13 +114,3 @@ def replace_all(
             )
             _copy(conn, LOG_TABLE, LOG_COLUMNS, log_rows)
     return Publication(written, True, served)
-
-
-def replace_rows(
-    conn: psycopg.Connection,
-    table: tuple[str, str],
-    columns: Sequence[str],
-    rows: Iterable[Sequence],
-) -> int:
-    """Replace every row of ``table`` with ``rows`` in one transaction."""
-    return replace_all(conn, [Replacement(table, columns, rows)]).rows_written[0]

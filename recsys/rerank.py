@@ -76,9 +76,6 @@ class Diversified:
         ids, scores = self.model.recommend(rows, n * OVERFETCH, exclude, blocked)
         return cap_per_class(ids, scores, self.classes, self.cap, n)
 
-    def closest_history(self, row: int, items: np.ndarray, history: np.ndarray) -> np.ndarray:
-        return self.model.closest_history(row, items, history)
-
     def closest_histories(
         self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
     ) -> np.ndarray:

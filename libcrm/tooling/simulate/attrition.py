@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.circulation import BOOK_LOAN_DAYS, HOLD_GIVE_UP_DAYS
 from libcrm.tooling.simulate.clock import DAY, HOUR, NEVER
 
@@ -23,7 +23,7 @@ CANDIDATES_PER_ITEM = 3  # candidates tried per item to retire (some have no fit
 
 def retire_items(
     loans: pd.DataFrame,
-    catalogue: Catalogue,
+    catalogue: SimulatedCollection,
     n_days: int,
     later_export_days: tuple[int, ...],
     rng: np.random.Generator,
@@ -34,7 +34,7 @@ def retire_items(
     ----------
     loans : pandas.DataFrame
         Loans sorted by checkout (``patron``, ``item``, ``start``, ``due``, ``returned``).
-    catalogue : Catalogue
+    catalogue : SimulatedCollection
         The items.
     n_days : int
         Simulated days.
@@ -122,7 +122,7 @@ def _later_loans(loans: pd.DataFrame, items: np.ndarray, since: np.ndarray) -> n
 
 
 def item_status(
-    catalogue: Catalogue,
+    catalogue: SimulatedCollection,
     loans: pd.DataFrame,
     lost_at: np.ndarray,
     withdrawn_at: np.ndarray,

@@ -40,7 +40,7 @@ CORE_SHARE = 1.0 - RELATED_SHARE - SIDE_SHARE - WANDER_SHARE  # the department's
 
 
 @dataclass(frozen=True)
-class Catalogue:
+class SimulatedCollection:
     """Items and the book-sampling tables.
 
     Attributes
@@ -87,7 +87,7 @@ def subject_tastes(clusters: int, per_department: int, rng: np.random.Generator)
 
 def simulate_catalogue(
     count: int, clusters: int, per_department: int, timeline: Timeline, rng: np.random.Generator
-) -> Catalogue:
+) -> SimulatedCollection:
     """Draw ``count`` item copies and the taste tables of ``clusters`` clusters."""
     n_nonbook = max(len(NONBOOK_MIX), round(count * NONBOOK_SHARE))
     n_books = count - n_nonbook
@@ -121,7 +121,7 @@ def simulate_catalogue(
     for cluster in range(clusters):
         liking = book_popularity * rng.lognormal(0.0, AFFINITY_SIGMA, size=len(books))
         cluster_cdf[cluster] = _cdf(_within_subject(liking, book_subject, taste[cluster]))
-    return Catalogue(items, books, cluster_cdf, _cdf(global_weight), taste)
+    return SimulatedCollection(items, books, cluster_cdf, _cdf(global_weight), taste)
 
 
 def _nonbook_kinds(count: int, rng: np.random.Generator) -> np.ndarray:

@@ -13,7 +13,7 @@ import heapq
 import numpy as np
 import pandas as pd
 
-from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import CLOSES, DAY, HOUR, MINUTE, NEVER, opening_seconds
 
 BOOK_LOAN_DAYS = 30  # due date of a book
@@ -42,7 +42,7 @@ HOLD_COLUMNS = ("patron", "item", "placed", "filled", "closed")
 def settle_loans(
     wishes: pd.DataFrame,
     patrons: pd.DataFrame,
-    catalogue: Catalogue,
+    catalogue: SimulatedCollection,
     end: int,
     rng: np.random.Generator,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -54,7 +54,7 @@ def settle_loans(
         Loan wishes (``patron``, ``item``, ``kind``, ``start``).
     patrons : pandas.DataFrame
         Patrons with ``is_leader``.
-    catalogue : Catalogue
+    catalogue : SimulatedCollection
         The items.
     end : int
         End of the simulation in seconds; later returns stay open.

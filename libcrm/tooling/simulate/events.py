@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from libcrm.tooling.simulate.activity import lifecycle_on
-from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import DAY, HOUR, MINUTE, NEVER, Timeline
 from libcrm.tooling.simulate.vocab import (
     EVENT_ROOMS,
@@ -45,7 +45,7 @@ RATING_MEAN, RATING_TASTE_BONUS, RATING_SIGMA = 3.6, 2.0, 0.9
 
 def simulate_events(
     patrons: pd.DataFrame,
-    catalogue: Catalogue,
+    catalogue: SimulatedCollection,
     timeline: Timeline,
     events_per_year: float,
     registrations_per_year: float,
@@ -147,7 +147,7 @@ def _titles(
 def _registrations(
     events: pd.DataFrame,
     patrons: pd.DataFrame,
-    catalogue: Catalogue,
+    catalogue: SimulatedCollection,
     wanted: float,
     timeline: Timeline,
     rng: np.random.Generator,

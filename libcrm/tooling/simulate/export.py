@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from libcrm.tooling.simulate.attrition import item_status
-from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import DAY, NEVER, Timeline
 from libcrm.tooling.simulate.requests import request_status
 from libcrm.tooling.simulate.vocab import GATE_IDS
@@ -46,7 +46,7 @@ class World:
 
     timeline: Timeline
     patrons: pd.DataFrame
-    catalogue: Catalogue
+    catalogue: SimulatedCollection
     loans: pd.DataFrame
     holds: pd.DataFrame
     requests: pd.DataFrame

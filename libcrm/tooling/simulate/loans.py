@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from libcrm.tooling.simulate.activity import activity_mass, poisson_counts, sample_days
-from libcrm.tooling.simulate.catalogue import Catalogue, draw_books
+from libcrm.tooling.simulate.catalogue import SimulatedCollection, draw_books
 from libcrm.tooling.simulate.clock import DAY, opening_seconds
 
 EXPLORE_SHARE = 0.10  # book loans picked outside the patron's taste cluster
@@ -22,7 +22,7 @@ WISH_COLUMNS = ("patron", "item", "kind", "start")
 
 def draw_wishes(
     patrons: pd.DataFrame,
-    catalogue: Catalogue,
+    catalogue: SimulatedCollection,
     season: np.ndarray,
     wishes_wanted: float,
     rng: np.random.Generator,
@@ -33,7 +33,7 @@ def draw_wishes(
     ----------
     patrons : pandas.DataFrame
         Patrons with ``base_rate``, ``cluster`` and ``nonbook_share``.
-    catalogue : Catalogue
+    catalogue : SimulatedCollection
         Items and taste tables.
     season : numpy.ndarray
         Calendar weight per simulated day.

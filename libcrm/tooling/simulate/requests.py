@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import DAY, HOUR, NEVER, Timeline, opening_seconds
 from libcrm.tooling.simulate.vocab import FAMILY_NAMES, GIVEN_NAMES, SUBJECTS, TITLE_PATTERNS
 
@@ -31,7 +31,7 @@ REQUEST_COLUMNS = ("patron", "title", "author", "isbn", "clc_class", "requested"
 
 def simulate_requests(
     patrons: pd.DataFrame,
-    catalogue: Catalogue,
+    catalogue: SimulatedCollection,
     loans: pd.DataFrame,
     timeline: Timeline,
     rng: np.random.Generator,
@@ -64,7 +64,10 @@ def simulate_requests(
 
 
 def _bought(
-    patrons: pd.DataFrame, catalogue: Catalogue, loans: pd.DataFrame, rng: np.random.Generator
+    patrons: pd.DataFrame,
+    catalogue: SimulatedCollection,
+    loans: pd.DataFrame,
+    rng: np.random.Generator,
 ) -> pd.DataFrame:
     items = catalogue.items
     acquired = items["acquired_day"].to_numpy()
@@ -100,7 +103,7 @@ def _bought(
 
 def _not_bought(
     patrons: pd.DataFrame,
-    catalogue: Catalogue,
+    catalogue: SimulatedCollection,
     timeline: Timeline,
     count: int,
     rng: np.random.Generator,

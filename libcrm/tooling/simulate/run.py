@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from libcrm.tooling.simulate.attrition import cancel_holds, retire_items
-from libcrm.tooling.simulate.catalogue import Catalogue, simulate_catalogue
+from libcrm.tooling.simulate.catalogue import SimulatedCollection, simulate_catalogue
 from libcrm.tooling.simulate.circulation import placed_holds, settle_loans
 from libcrm.tooling.simulate.clock import Timeline
 from libcrm.tooling.simulate.events import simulate_events
@@ -172,7 +172,7 @@ def simulate(
 
 def _circulate(
     patrons: pd.DataFrame,
-    catalogue: Catalogue,
+    catalogue: SimulatedCollection,
     timeline: Timeline,
     wanted: float,
     streams: dict[str, np.random.Generator],

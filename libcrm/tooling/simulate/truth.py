@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from libcrm.tooling.simulate.catalogue import Catalogue
+from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import Timeline
 from libcrm.tooling.simulate.patrons import CLUSTERS_PER_DEPARTMENT
 from libcrm.tooling.simulate.vocab import DEPARTMENT_NAMES, SUBJECT_CODES
@@ -20,7 +20,7 @@ from libcrm.tooling.simulate.writers import replacing
 def write_truth(
     path: Path,
     patrons: pd.DataFrame,
-    catalogue: Catalogue,
+    catalogue: SimulatedCollection,
     timeline: Timeline,
     scale: str,
     seed: int,
@@ -33,7 +33,7 @@ def write_truth(
         Destination (JSON).
     patrons : pandas.DataFrame
         Patrons with ``cluster``, ``archetype``, ``is_leader`` and ``leader``.
-    catalogue : Catalogue
+    catalogue : SimulatedCollection
         Holds each cluster's reading share per CLC subject.
     timeline : Timeline
         The simulated period.
