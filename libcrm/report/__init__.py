@@ -7,20 +7,21 @@ authorised staff can resolve through the ILS.
 
 from __future__ import annotations
 
-import html
 import os
 import shutil
 import tempfile
 import uuid
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import jinja2
 import psycopg
 
 from libcrm import config, db
+from libcrm.report.figures import bar as _bar
+from libcrm.report.figures import lines as _lines
 
-SEGMENTS = ("long_term", "growth", "short_term", "inactive")
-STAGES = ("new", "active", "returning", "at_risk", "lapsed")
 LEADERS_SHOWN = 10
 
 
@@ -36,59 +37,47 @@ def _query(conn: psycopg.Connection, table: str, query: str, params=()) -> list[
     return conn.execute(query, params).fetchall()
 
 
-def _plot(path: Path, title: str, draw) -> str:
-    """Draw a small figure with ``draw(axis)`` and save it as PNG; return its file name."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6, 3))
-    draw(axis)
-    axis.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path.name
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    alt: str
 
 
-def _bar(path: Path, labels, values, title: str, xlabel: str = "") -> str:
-    def draw(axis):
-        axis.barh(list(labels)[::-1], list(values)[::-1], color="#3b6ea8")
-        axis.set_xlabel(xlabel)
-
-    return _plot(path, title, draw)
-
-
-def _lines(path: Path, series: dict[str, tuple[list, list]], title: str, ylabel: str) -> str:
-    def draw(axis):
-        for name, (xs, ys) in series.items():
-            axis.plot(xs, ys, marker="o", label=name)
-        axis.set_ylabel(ylabel)
-        axis.legend()
-        axis.figure.autofmt_xdate()
-
-    return _plot(path, title, draw)
+@dataclass(frozen=True)
+class Table:
+    caption: str | None
+    headers: list[str]
+    rows: list[tuple]
 
 
-def _table(headers: list[str], rows: list[tuple]) -> str:
-    if not rows:
-        return "<p class='empty'>No data yet.</p>"
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+@dataclass(frozen=True)
+class Section:
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
 
 
-def _fmt(value) -> str:
+def _cell(value) -> str:
+    """How a value is shown in a table cell."""
     if isinstance(value, float):
         return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
     return "" if value is None else str(value)
 
 
-def _figure(name: str | None, alt: str) -> str:
-    return f"<img src='{name}' alt='{html.escape(alt)}'>" if name else ""
+def _figures(*drawn: tuple[str | None, str]) -> list[Figure]:
+    """The figures that were drawn (a name of None: no data for that figure)."""
+    return [Figure(name, alt) for name, alt in drawn if name]
+
+
+def _vocabulary(conn, kind: str) -> list[str]:
+    """The codes of one kind of label, in their order, from dbt's vocabulary seed."""
+    rows = _query(
+        conn,
+        "marts.crm_vocabulary",
+        "select code from marts.crm_vocabulary where kind = %s order by position",
+        [kind],
+    )
+    return [code for (code,) in rows]
 
 
 def _segments(conn, folder: Path) -> str:
@@ -113,11 +102,13 @@ def _segments(conn, folder: Path) -> str:
         "from marts.segment_transitions_monthly order by month_starts_on desc, transitions desc "
         "limit 20",
     )
+    segments = _vocabulary(conn, "value_segment")
+    stage_names = _vocabulary(conn, "lifecycle_stage")
     segment_png = (
         _bar(
             folder / "segments.png",
-            SEGMENTS,
-            [counts.get(s, 0) for s in SEGMENTS],
+            segments,
+            [counts.get(s, 0) for s in segments],
             "Users per value segment",
             "users",
         )
@@ -127,20 +118,24 @@ def _segments(conn, folder: Path) -> str:
     stage_png = (
         _bar(
             folder / "lifecycle.png",
-            STAGES,
-            [stages.get(s, 0) for s in STAGES],
+            stage_names,
+            [stages.get(s, 0) for s in stage_names],
             "Lifecycle funnel",
             "users",
         )
         if stages
         else None
     )
-    return (
-        "<h2>Segments and lifecycle</h2>"
-        + _figure(segment_png, "users per value segment")
-        + _figure(stage_png, "lifecycle funnel")
-        + "<h3>Recent transitions (month over month)</h3>"
-        + _table(["month", "dimension", "from", "to", "users"], transitions)
+    return Section(
+        "Segments and lifecycle",
+        _figures((segment_png, "users per value segment"), (stage_png, "lifecycle funnel")),
+        [
+            Table(
+                "Recent transitions (month over month)",
+                ["month", "dimension", "from", "to", "users"],
+                transitions,
+            )
+        ],
     )
 
 
@@ -152,11 +147,11 @@ def _leaderboards(conn, day: date) -> str:
         "where quarter_starts_on = date_trunc('quarter', %s::date)::date order by metric, rank",
         [day],
     )
-    parts = ["<h2>This quarter's leaderboards</h2>"]
-    for metric, label in (("loans", "Top borrowers (books)"), ("library_hours", "Most hours")):
-        board = [(rank, key, value) for m, rank, key, value in rows if m == metric]
-        parts.append(f"<h3>{label}</h3>" + _table(["rank", "user", "value"], board))
-    return "".join(parts)
+    boards = [
+        Table(label, ["rank", "user", "value"], [(r, k, v) for m, r, k, v in rows if m == metric])
+        for metric, label in (("loans", "Top borrowers (books)"), ("library_hours", "Most hours"))
+    ]
+    return Section("This quarter's leaderboards", tables=boards)
 
 
 def _leaders(conn) -> str:
@@ -167,9 +162,8 @@ def _leaders(conn) -> str:
         "from marts.opinion_leaders order by rank limit %s",
         [LEADERS_SHOWN],
     )
-    return "<h2>Opinion leaders</h2>" + _table(
-        ["rank", "user", "score", "followers reached", "department"], rows
-    )
+    headers = ["rank", "user", "score", "followers reached", "department"]
+    return Section("Opinion leaders", tables=[Table(None, headers, rows)])
 
 
 def _events(conn, folder: Path) -> str:
@@ -190,21 +184,19 @@ def _events(conn, folder: Path) -> str:
         if rows
         else None
     )
-    return (
-        "<h2>Events</h2>"
-        + _figure(png, "attendance rate by event category")
-        + _table(
-            [
-                "category",
-                "events",
-                "registrations",
-                "attended",
-                "no-shows",
-                "attendance rate",
-                "avg rating",
-            ],
-            rows,
-        )
+    headers = [
+        "category",
+        "events",
+        "registrations",
+        "attended",
+        "no-shows",
+        "attendance rate",
+        "avg rating",
+    ]
+    return Section(
+        "Events",
+        _figures((png, "attendance rate by event category")),
+        [Table(None, headers, rows)],
     )
 
 
@@ -219,9 +211,8 @@ def _quality(conn, day: date) -> str:
         "  order by validated_at desc limit 1) group by suite order by suite",
         [day, day],
     )
-    return "<h2>Data quality</h2>" + _table(
-        ["suite", "expectations", "critical failures", "warnings"], rows
-    )
+    headers = ["suite", "expectations", "critical failures", "warnings"]
+    return Section("Data quality", tables=[Table(None, headers, rows)])
 
 
 def _recommendations(conn, folder: Path) -> str:
@@ -248,18 +239,27 @@ def _recommendations(conn, folder: Path) -> str:
         "uptake_share from marts.fct_recommendation_uptake order by generated_for desc, kind "
         "limit 20",
     )
-    return (
-        "<h2>Recommendations</h2>"
-        + _figure(png, "hit rate at 10 over time")
-        + _table(["day", "model", "HR@10", "nDCG@10"], rows[-10:])
-        + "<h3>Uptake: users who borrowed or signed up for something recommended</h3>"
-        + _table(["published", "model version", "kind", "users", "took up", "share"], uptake)
+    return Section(
+        "Recommendations",
+        _figures((png, "hit rate at 10 over time")),
+        [
+            Table(None, ["day", "model", "HR@10", "nDCG@10"], rows[-10:]),
+            Table(
+                "Uptake: users who borrowed or signed up for something recommended",
+                ["published", "model version", "kind", "users", "took up", "share"],
+                uptake,
+            ),
+        ],
     )
 
 
-STYLE = """body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.2em .6em}
-th{background:#eef2f7}img{display:block;margin:.5em 0}.empty{color:#777}"""
+# The page is a Jinja2 template with autoescaping: every value from the warehouse is escaped.
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("libcrm", "templates"),
+    autoescape=True,
+    keep_trailing_newline=True,
+)
+TEMPLATES.filters["cell"] = _cell
 
 
 def _write(day: date, url: str | None, folder: Path) -> None:
@@ -273,13 +273,7 @@ def _write(day: date, url: str | None, folder: Path) -> None:
             _quality(conn, day),
             _recommendations(conn, folder),
         ]
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>libcrm report {day}</title>"
-        f"<style>{STYLE}</style></head><body><h1>libcrm nightly report — {day}</h1>"
-        "<p>Users appear only as pseudonyms (user keys); no names or card numbers.</p>"
-        + "".join(sections)
-        + "</body></html>"
-    )
+    page = TEMPLATES.get_template("report.html").render(day=day, sections=sections)
     (folder / "index.html").write_text(page)
 
 
