@@ -148,12 +148,12 @@ class Als(Scorer):
     user_factors: np.ndarray = field(default=None, repr=False)
     _unit: tuple = field(default=(None, None), init=False, repr=False, compare=False)
 
-    def fit(self, user_items: sparse.csr_matrix) -> Als:
+    def implicit_model(self):
+        """implicit's ALS with these settings, not fitted yet."""
+        # Imported when a model is built: implicit loads its BLAS library on import.
         from implicit.cpu.als import AlternatingLeastSquares
 
-        if user_items.nnz == 0:
-            raise ModelFitError("no interactions to learn from")
-        model = AlternatingLeastSquares(
+        return AlternatingLeastSquares(
             factors=self.factors,
             regularization=self.regularization,
             alpha=self.alpha,
@@ -161,6 +161,11 @@ class Als(Scorer):
             random_state=self.random_state,
             num_threads=self.num_threads,
         )
+
+    def fit(self, user_items: sparse.csr_matrix) -> Als:
+        if user_items.nnz == 0:
+            raise ModelFitError("no interactions to learn from")
+        model = self.implicit_model()
         model.fit(user_items, show_progress=False)
         self.user_factors = np.asarray(model.user_factors)
         self.item_factors = np.asarray(model.item_factors)

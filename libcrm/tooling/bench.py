@@ -111,7 +111,6 @@ def implicit_reference(day: date) -> tuple[int, dict[str, float]]:
     times show libcrm's overhead.
     """
     import numpy as np
-    from implicit.cpu.als import AlternatingLeastSquares
 
     from recsys import resources
     from recsys.models import Als
@@ -120,15 +119,7 @@ def implicit_reference(day: date) -> tuple[int, dict[str, float]]:
     with db.connect() as conn:
         catalogue = read_catalogue(conn)
     matrix = resources.production_axes(catalogue, day)[0].data.matrix
-    settings = Als()
-    model = AlternatingLeastSquares(
-        factors=settings.factors,
-        regularization=settings.regularization,
-        alpha=settings.alpha,
-        iterations=settings.iterations,
-        random_state=settings.random_state,
-        num_threads=settings.num_threads,
-    )
+    model = Als().implicit_model()
     started = time.perf_counter()
     model.fit(matrix, show_progress=False)
     fitted = time.perf_counter()
