@@ -10,7 +10,6 @@ far. Seats left at the cutoff are not known afterwards, so every event still ahe
 
 from __future__ import annotations
 
-import math
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 
 from recsys.activities import ACTIVITY_N, Event, EventData, recommend_events
+from recsys.evaluate import list_quality
 from recsys.resources import HOLDOUT_DAYS
 
 
@@ -95,16 +95,8 @@ def measure(rows: list[tuple], later: dict[str, set[str]], k: int = ACTIVITY_N) 
     for user, rank, event_id, *_ in sorted(rows, key=lambda row: (row[0], row[1])):
         if user in lists and rank <= k:
             lists[user].append(event_id)
-    discounts = [1 / math.log2(rank + 2) for rank in range(k)]
-    hits, precision, ndcg = [], [], []
-    for user, relevant in later.items():
-        gains = [event_id in relevant for event_id in lists[user]]
-        ideal = sum(discounts[: min(len(relevant), k)])
-        hits.append(any(gains))
-        precision.append(sum(gains) / k)
-        ndcg.append(sum(d for d, g in zip(discounts, gains, strict=False) if g) / ideal)
-    mean = (lambda values: float(np.mean(values))) if later else (lambda values: 0.0)
-    return EventMetrics(len(later), mean(hits), mean(precision), mean(ndcg), k)
+    quality = list_quality(((lists[user], relevant) for user, relevant in later.items()), k)
+    return EventMetrics(len(later), *quality, k)
 
 
 def evaluate(

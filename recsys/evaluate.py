@@ -3,6 +3,7 @@ interactions) and test on the rest, with the exclusions production applies."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -53,6 +54,22 @@ def recommend_all(
     return np.vstack([ids for ids, _ in parts]), np.vstack([scores for _, scores in parts])
 
 
+def list_quality(lists: Iterable[tuple[Sequence, set]], k: int = K) -> tuple[float, ...]:
+    """Mean hit rate, precision and nDCG at ``k`` of ``(ranked items, relevant items)`` pairs
+    (zeros when there are none): the one definition every evaluation here uses."""
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    hits, precision, ndcg = [], [], []
+    for ranked, relevant in lists:
+        gains = np.array([item in relevant for item in list(ranked)[:k]], dtype=float)
+        ideal = discounts[: min(len(relevant), k)].sum()
+        hits.append(gains.any())
+        precision.append(gains.sum() / k)
+        ndcg.append((gains * discounts[: len(gains)]).sum() / ideal if ideal else 0.0)
+    if not hits:
+        return 0.0, 0.0, 0.0
+    return float(np.mean(hits)), float(np.mean(precision)), float(np.mean(ndcg))
+
+
 def ranking_metrics(
     recommended: np.ndarray,
     valid: np.ndarray,
@@ -61,22 +78,16 @@ def ranking_metrics(
     catalogue: int,
 ) -> Metrics:
     """Score recommendations (``recommended[i]`` for user ``rows[i]``) against the test matrix."""
-    discounts = 1.0 / np.log2(np.arange(2, K + 2))
-    hits_any, precision, ndcg = [], [], []
-    for i, row in enumerate(rows):
-        relevant = set(test.indices[test.indptr[row] : test.indptr[row + 1]])
-        top = recommended[i][valid[i]][:K]
-        gains = np.array([item in relevant for item in top], dtype=float)
-        ideal = discounts[: min(len(relevant), K)].sum()
-        hits_any.append(gains.any())
-        precision.append(gains.sum() / K)
-        ndcg.append((gains * discounts[: len(gains)]).sum() / ideal if ideal else 0.0)
+    hit_rate, precision, ndcg = list_quality(
+        (recommended[i][valid[i]], set(test.indices[test.indptr[row] : test.indptr[row + 1]]))
+        for i, row in enumerate(rows)
+    )
     shown = np.unique(recommended[valid]) if len(rows) else np.array([])
     return Metrics(
         users_evaluated=len(rows),
-        hit_rate_at_10=float(np.mean(hits_any)) if rows.size else 0.0,
-        precision_at_10=float(np.mean(precision)) if rows.size else 0.0,
-        ndcg_at_10=float(np.mean(ndcg)) if rows.size else 0.0,
+        hit_rate_at_10=hit_rate,
+        precision_at_10=precision,
+        ndcg_at_10=ndcg,
         coverage=len(shown) / catalogue if catalogue else 0.0,
     )
 
