@@ -7,8 +7,10 @@ import logging
 import stat
 import sys
 
-from libcrm import config
-from libcrm.tooling import localdb
+from libcrm import config, db
+from libcrm.privacy.access import export_json
+from libcrm.privacy.rotation import RotationError, rotate
+from libcrm.tooling import bench, demo, localdb
 
 
 def _db(args: argparse.Namespace) -> int:
@@ -35,15 +37,10 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from libcrm.tooling import demo
-
     return demo.run(scale=args.scale, days=args.days)
 
 
 def _access(args: argparse.Namespace) -> int:
-    from libcrm import db
-    from libcrm.privacy.access import export_json
-
     with db.connect() as conn:
         text = export_json(conn, args.patron_id)
     if args.out:
@@ -56,9 +53,6 @@ def _access(args: argparse.Namespace) -> int:
 
 
 def _rotate_key(args: argparse.Namespace) -> int:
-    from libcrm import db
-    from libcrm.privacy.rotation import RotationError, rotate
-
     old = config.read_key_file(args.old_key_file, "--old-key-file")
     new = config.read_key_file(args.new_key_file, "--new-key-file")
     try:
@@ -74,8 +68,6 @@ def _rotate_key(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from libcrm.tooling import bench
-
     return bench.run(args.scales.split(","))
 
 
@@ -83,19 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run a command; print a clear error instead of a traceback."""
     parser = argparse.ArgumentParser(prog="libcrm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="simulate a library and run library_nightly")
-    demo.add_argument("--scale", default="small", choices=["small", "medium", "large"])
-    demo.add_argument("--days", type=int, default=3, help="consecutive nightly runs")
-    demo.set_defaults(handler=_demo)
+    demo_command = commands.add_parser("demo", help="simulate a library and run library_nightly")
+    demo_command.add_argument("--scale", default="small", choices=["small", "medium", "large"])
+    demo_command.add_argument("--days", type=int, default=3, help="consecutive nightly runs")
+    demo_command.set_defaults(handler=_demo)
     database = commands.add_parser("db", help="the embedded PostgreSQL under .local/pg")
     database.add_argument("action", choices=["start", "stop"])
     database.set_defaults(handler=_db)
     keygen = commands.add_parser("keygen", help="write a new pseudonym key file")
     keygen.add_argument("--path", type=config.Path, default=config.DEFAULT_KEY_FILE)
     keygen.set_defaults(handler=_keygen)
-    bench = commands.add_parser("bench", help="time each nightly stage at several scales")
-    bench.add_argument("--scales", default="small,medium", help="comma-separated")
-    bench.set_defaults(handler=_bench)
+    bench_command = commands.add_parser("bench", help="time each nightly stage at several scales")
+    bench_command.add_argument("--scales", default="small,medium", help="comma-separated")
+    bench_command.set_defaults(handler=_bench)
     access = commands.add_parser("access", help="export everything held about one patron (JSON)")
     access.add_argument("--patron-id", required=True)
     access.add_argument("--out", type=config.Path, help="file to write (mode 0600); else stdout")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from libcrm import db
+from libcrm.pipeline import run_day
 
 log = logging.getLogger(__name__)
 # Enough of an error to act on; the full traceback stays in the task log.
@@ -21,8 +22,6 @@ def record_failure(context: dict) -> None:
     error = str(context.get("exception") or "unknown error")[:ERROR_CHARS]
     interval_start = context.get("data_interval_start")
     logical = context.get("logical_date")
-    from libcrm.pipeline import run_day
-
     day = run_day(logical, interval_start) if interval_start else None
     log.error("library_nightly %s failed for %s: %s", task_id, day, error)
     try:

@@ -1,4 +1,9 @@
-"""The nightly stages as plain functions: the DAG wires them, tests and the CLI call them."""
+"""The nightly stages as plain functions: the DAG wires them, tests and the CLI call them.
+
+Each DAG task runs in its own process and imports this module: Great Expectations, the
+recommender (numpy, scipy, implicit) and the report (matplotlib) are imported inside the stage
+that needs them, so a task pays only for its own stage's libraries (GX alone takes seconds).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ from dataclasses import asdict
 from datetime import date, datetime
 
 from libcrm import db, ingest, transform
+from libcrm.config import ConfigError
+from libcrm.ingest.readers import SourceFormatError
+from libcrm.privacy import retention
 
 log = logging.getLogger(__name__)
 SOURCES = ("ils", "gate", "events")
@@ -20,8 +28,6 @@ def permanent_errors() -> tuple[type[Exception], ...]:
     Imported when called, so that only a failing task pays for Great Expectations' import.
     """
     from expectations.runner import CriticalValidationError
-    from libcrm.config import ConfigError
-    from libcrm.ingest.readers import SourceFormatError
 
     return (ConfigError, SourceFormatError, CriticalValidationError)
 
@@ -100,8 +106,6 @@ def recommend(data_date: date, run_id: str) -> dict:
 
 def apply_retention(data_date: date) -> dict:
     """Apply the retention limits once the day's marts are built and validated."""
-    from libcrm.privacy import retention
-
     with db.connect() as conn:
         result = retention.apply(conn, data_date)
     return asdict(result)
