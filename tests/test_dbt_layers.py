@@ -2,7 +2,7 @@
 the layers below it, and names each dependency with ref() or source(), never by its table name.
 Labels are listed once, in the vocabulary seed, and tests check columns against it.
 
-Read from the manifest of ``dbt parse`` (no warehouse needed)."""
+Read from the manifest of ``dbt parse``."""
 
 from __future__ import annotations
 
@@ -24,19 +24,19 @@ LAYERS = (
     "snapshots",
     "marts/history",
 )
-# Parsing renders profiles.yml but never connects.
-UNUSED_WAREHOUSE = "postgresql://parse@127.0.0.1:1/parse"
 COMMENTS = re.compile(r"--[^\n]*|\{#.*?#\}", re.S)
 DEPENDENCY_CALLS = re.compile(r"\b(?:ref|source)\s*\([^)]*\)")
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory) -> dict:
+def manifest(tmp_path_factory, admin_url) -> dict:
     target = tmp_path_factory.mktemp("dbt_parse")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DBT_TARGET_PATH", str(target / "target"))
         patch.setenv("DBT_LOG_PATH", str(target / "logs"))
-        transform.run_dbt(["parse"], UNUSED_WAREHOUSE)
+        # Parsing never queries the warehouse, but the connection settings dbt gets are what
+        # libpq resolves for a server that answers.
+        transform.run_dbt(["parse"], admin_url)
     return json.loads((target / "target" / "manifest.json").read_text())
 
 
