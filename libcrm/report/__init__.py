@@ -257,6 +257,8 @@ def _recommendations(conn, folder: Path) -> str:
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("libcrm", "templates"),
     autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
     keep_trailing_newline=True,
 )
 TEMPLATES.filters["cell"] = _cell
