@@ -8,7 +8,6 @@ authorised staff can resolve through the ILS.
 from __future__ import annotations
 
 import html
-import os
 import shutil
 import tempfile
 import uuid
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from libcrm import config, db
+from libcrm import db, settings
 
 SEGMENTS = ("long_term", "growth", "short_term", "inactive")
 STAGES = ("new", "active", "returning", "at_risk", "lapsed")
@@ -26,7 +25,7 @@ LEADERS_SHOWN = 10
 
 def reports_dir() -> Path:
     """Where reports go: ``LIBCRM_REPORTS_DIR`` or ``.local/reports``."""
-    return Path(os.environ.get("LIBCRM_REPORTS_DIR", config.LOCAL_DIR / "reports"))
+    return settings.load().reports_dir
 
 
 def _query(conn: psycopg.Connection, table: str, query: str, params=()) -> list[tuple]:
