@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from expectations import docs
 from expectations.base import WARNING, Suite
-from libcrm import config, db
+from libcrm import config, db, settings
 
 log = logging.getLogger(__name__)
 # A failed expectation keeps this many offending values or rows with its result.
@@ -70,7 +69,7 @@ class Outcome:
 
 def data_docs_dir() -> Path:
     """Where Data Docs are built: ``LIBCRM_DATA_DOCS_DIR`` or ``.local/data_docs``."""
-    return Path(os.environ.get("LIBCRM_DATA_DOCS_DIR", config.LOCAL_DIR / "data_docs"))
+    return settings.load().data_docs_dir
 
 
 def _sqlalchemy_url(url: str) -> str:

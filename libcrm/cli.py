@@ -14,7 +14,7 @@ from libcrm.tooling import bench, demo, localdb
 
 
 def _db(args: argparse.Namespace) -> int:
-    cluster = localdb.Cluster(config.LOCAL_DIR / "pg")
+    cluster = localdb.Cluster(config.state_dir() / "pg")
     if args.action == "stop":
         localdb.stop_cluster(cluster)
         print("embedded PostgreSQL stopped")
@@ -24,8 +24,9 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    existed = args.path.exists()
-    path = config.write_key_file(args.path)
+    path = args.path or config.default_key_file()
+    existed = path.exists()
+    config.write_key_file(path)
     mode = f"mode {stat.S_IMODE(path.stat().st_mode):04o}"
     done = "kept the existing" if existed else "wrote a new"
     where = "in" if existed else "to"
@@ -83,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     database.add_argument("action", choices=["start", "stop"])
     database.set_defaults(handler=_db)
     keygen = commands.add_parser("keygen", help="write a new pseudonym key file")
-    keygen.add_argument("--path", type=config.Path, default=config.DEFAULT_KEY_FILE)
+    keygen.add_argument(
+        "--path", type=config.Path, default=None, help="default: pseudonym.key in the state folder"
+    )
     keygen.set_defaults(handler=_keygen)
     bench_command = commands.add_parser("bench", help="time each nightly stage at several scales")
     bench_command.add_argument("--scales", default="small,medium", help="comma-separated")

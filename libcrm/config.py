@@ -1,4 +1,7 @@
-"""Settings read from the environment, with the defaults the contract documents."""
+"""The rules for the settings libcrm needs: the warehouse URL libpq can read, the pseudonym key.
+
+The values come from :mod:`libcrm.settings`; the readers here check them and apply defaults.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +9,33 @@ import hmac
 import logging
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_DIR = PROJECT_ROOT / ".local"
-DATABASE_URL_FILE = LOCAL_DIR / "database_url"
-DEFAULT_KEY_FILE = LOCAL_DIR / "pseudonym.key"
+from libcrm.settings import PROJECT_ROOT as PROJECT_ROOT  # kept for the modules that use it
+from libcrm.settings import ConfigError, load
+
 # 256 bits, the full strength of HMAC-SHA-256; keygen writes 32 random bytes as 64 hex digits.
 MIN_KEY_BYTES = 32
 
 log = logging.getLogger(__name__)
 
 
-class ConfigError(RuntimeError):
-    """A setting is missing or unusable; the message says which and how to fix it."""
+def state_dir() -> Path:
+    """Where the demo keeps its files (``LIBCRM_STATE_DIR``, by default ``.local``)."""
+    return load().state_dir
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Where libcrm reads from and writes to."""
+def database_url_file() -> Path:
+    """The file where the demo records the warehouse URL it started."""
+    return state_dir() / "database_url"
 
-    database_url: str
-    landing_dir: Path
+
+def default_key_file() -> Path:
+    """The demo's pseudonym key file, used when no key is configured."""
+    return state_dir() / "pseudonym.key"
 
 
 def database_url() -> str:
@@ -41,10 +45,10 @@ def database_url() -> str:
     host and port optional, ``?host=/socket/dir`` and other parameters allowed); one it cannot
     read raises ConfigError naming where it came from.
     """
-    url = os.environ.get("LIBCRM_DATABASE_URL", "").strip()
-    origin = "LIBCRM_DATABASE_URL"
-    if not url and DATABASE_URL_FILE.exists():
-        url, origin = DATABASE_URL_FILE.read_text().strip(), str(DATABASE_URL_FILE)
+    url = (load().database_url or "").strip()
+    origin, recorded = "LIBCRM_DATABASE_URL", database_url_file()
+    if not url and recorded.exists():
+        url, origin = recorded.read_text().strip(), str(recorded)
     if not url:
         raise ConfigError(
             "no warehouse configured: set LIBCRM_DATABASE_URL=postgresql://user@host:port/db "
@@ -70,19 +74,13 @@ def check_database_url(url: str, origin: str = "LIBCRM_DATABASE_URL") -> dict[st
 
 def landing_dir() -> Path:
     """Return the landing folder where source exports arrive."""
-    return Path(os.environ.get("LIBCRM_LANDING_DIR", PROJECT_ROOT / "data" / "landing"))
+    return load().landing_dir
 
 
 def required_sources() -> frozenset[str]:
     """Return the sources whose missing export fails the day (``LIBCRM_REQUIRED_SOURCES``, a
     comma-separated list; by default a missing export is a warning)."""
-    listed = os.environ.get("LIBCRM_REQUIRED_SOURCES", "")
-    return frozenset(name.strip() for name in listed.split(",") if name.strip())
-
-
-def settings() -> Settings:
-    """Read every setting at once."""
-    return Settings(database_url=database_url(), landing_dir=landing_dir())
+    return load().required_sources
 
 
 def _checked_key(value: bytes, origin: str) -> bytes:
@@ -130,15 +128,16 @@ def pseudonym_key() -> bytes:
     least ``MIN_KEY_BYTES`` long once surrounding whitespace is removed; when both variables
     are set they must hold the same key.
     """
-    value = os.environ.get("LIBCRM_PSEUDONYM_KEY", "")
-    named = os.environ.get("LIBCRM_PSEUDONYM_KEY_FILE", "")
+    settings = load()
+    value = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else ""
+    named = settings.pseudonym_key_file
     if not value:
         if named:
-            return read_key_file(Path(named))
+            return read_key_file(named)
         unset = "neither LIBCRM_PSEUDONYM_KEY nor LIBCRM_PSEUDONYM_KEY_FILE is set"
-        return read_key_file(DEFAULT_KEY_FILE, f"the demo's key file: {unset}")
+        return read_key_file(default_key_file(), f"the demo's key file: {unset}")
     key = _checked_key(value.encode(), "LIBCRM_PSEUDONYM_KEY")
-    if named and not hmac.compare_digest(key, read_key_file(Path(named))):
+    if named and not hmac.compare_digest(key, read_key_file(named)):
         raise ConfigError(
             f"LIBCRM_PSEUDONYM_KEY and LIBCRM_PSEUDONYM_KEY_FILE ({named}) hold different keys: "
             "unset one of them (the key file is the safer place for the secret)"
@@ -146,8 +145,10 @@ def pseudonym_key() -> bytes:
     return key
 
 
-def write_key_file(path: Path = DEFAULT_KEY_FILE) -> Path:
-    """Create a random pseudonym key file readable by its owner only, unless one exists."""
+def write_key_file(path: Path | None = None) -> Path:
+    """Create a random pseudonym key file readable by its owner only, unless one exists (by
+    default the demo's key file)."""
+    path = path or default_key_file()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

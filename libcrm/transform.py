@@ -39,6 +39,8 @@ def dbt_environment(url: str) -> dict[str, str]:
 
 @contextmanager
 def _environment(values: dict[str, str]):
+    # dbt's profile reads env_var() from this process's environment: set the values for the
+    # build and put back what was there before (a write for dbt, not a libcrm setting).
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:

@@ -23,18 +23,14 @@ import jsonschema
 import pytest
 import yaml
 
+from libcrm import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Path(__file__).parent / "data" / "compose-spec.json"
 # check_jsonschema/builtin_schemas/vendor/sha256/compose-spec.sha256 in check-jsonschema 0.39.0.
 SCHEMA_SHA256 = "d549057ebc2925f39f62799eab0db7b9e2c18b35b6c00595199116da3ed10e64"
 DEPLOY_DOC = (ROOT / "docs" / "deploy.md").read_text()
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Where the code reads a variable from its environment: os.environ.get("X"), os.environ["X"],
-# os.environ.setdefault("X"), os.getenv("X").
-ENV_READ = re.compile(
-    r"""(?:environ(?:\.get\(|\.setdefault\(|\[)|getenv\()\s*["']([A-Z][A-Z0-9_]*)["']"""
-)
-CODE_PACKAGES = ("libcrm", "recsys", "expectations", "dags")
 # Variables the code reads that the scheduler leaves unset on purpose, each with why. Every
 # other variable the code reads must be set in the scheduler (by the image or by Compose).
 UNSET_ON_PURPOSE = {
@@ -43,19 +39,16 @@ UNSET_ON_PURPOSE = {
     "LIBCRM_GATE_PASSAGE_DAYS": "retention policy: the documented default applies",
     "LIBCRM_REQUIRED_SOURCES": "by default a source without an export is a warning",
     "LIBCRM_ILS_TOKEN": "only for an ILS read through its API, set in deploy/libcrm.env",
+    "LIBCRM_STATE_DIR": "the demo's folder; the image sets every folder the scheduler writes",
 }
 # What Airflow itself needs to find the DAG (read by Airflow, not by the code above).
 AIRFLOW_VARIABLES = ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER")
 
 
 def variables_the_code_reads() -> set[str]:
-    """Every environment variable named in the code the scheduler runs."""
-    return {
-        name
-        for package in CODE_PACKAGES
-        for path in (ROOT / package).rglob("*.py")
-        for name in ENV_READ.findall(path.read_text())
-    }
+    """Every environment variable the code the scheduler runs reads: the settings' variables
+    and the other programs' variables the code reads where those programs need them."""
+    return set(settings.VARIABLES) | set(settings.OTHER_PROGRAMS)
 
 
 class MissingVariableError(LookupError):
@@ -380,7 +373,7 @@ def test_the_scheduler_has_every_variable_the_code_reads_and_a_writable_volume_p
     assert key.parent == PurePosixPath("/run/secrets") and key.name in scheduler["secrets"]
     assert key.name in compose["secrets"]
     targets = {target: source for source, target in mounts(scheduler)}
-    folders = [name for name in read if name.endswith("_DIR")]
+    folders = [name for name in required if name.endswith("_DIR")]
     assert {"LIBCRM_LANDING_DIR", "LIBCRM_DATA_DOCS_DIR", "LIBCRM_REPORTS_DIR"} <= set(folders)
     for name in folders:
         assert targets.get(env[name]) in compose["volumes"], f"{name} is on no named volume"

@@ -33,7 +33,7 @@ from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from libcrm import config
+from libcrm import config, settings
 from libcrm.ingest.folio import ENDPOINTS, Endpoint
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--day", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     parser.add_argument("--initial", action="store_true", help="everything up to the day's end")
     args = parser.parse_args(argv)
-    token = os.environ.get("LIBCRM_ILS_TOKEN", "")
+    configured = settings.load().ils_token
+    token = configured.get_secret_value() if configured else ""
     if not token:
         parser.error("set LIBCRM_ILS_TOKEN to the API token (sent as X-Okapi-Token)")
     counts = pull_day(args.url, token, args.day, initial=args.initial)

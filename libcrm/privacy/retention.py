@@ -12,21 +12,14 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import psycopg
 from psycopg import sql
 
+from libcrm import settings
 from libcrm.identity import CARD_KEYED, card_held
-
-# One academic year of linked loan history: enough for segments and recommendations that look
-# back a year, short enough that old reading is no longer tied to a person.
-DEFAULT_LOAN_LINK_DAYS = 365
-# Three months of raw passages: visits are built within days; the rest is only kept for
-# re-running recent nights.
-DEFAULT_GATE_PASSAGE_DAYS = 90
 
 # Each circulation table and the column that says when its record stopped being current.
 CIRCULATION_ENDS = (
@@ -49,10 +42,8 @@ class RetentionResult:
 
 def limits() -> tuple[int, int]:
     """The configured limits in days: (loan link, gate passages)."""
-    return (
-        int(os.environ.get("LIBCRM_LOAN_LINK_DAYS", DEFAULT_LOAN_LINK_DAYS)),
-        int(os.environ.get("LIBCRM_GATE_PASSAGE_DAYS", DEFAULT_GATE_PASSAGE_DAYS)),
-    )
+    configured = settings.load()
+    return configured.loan_link_days, configured.gate_passage_days
 
 
 def apply(conn: psycopg.Connection, run_day: date) -> RetentionResult:

@@ -7,7 +7,6 @@ authorised staff can resolve through the ILS.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import uuid
@@ -18,7 +17,7 @@ from pathlib import Path
 import jinja2
 import psycopg
 
-from libcrm import config, db
+from libcrm import db, settings
 from libcrm.report.figures import bar as _bar
 from libcrm.report.figures import lines as _lines
 
@@ -27,7 +26,7 @@ LEADERS_SHOWN = 10
 
 def reports_dir() -> Path:
     """Where reports go: ``LIBCRM_REPORTS_DIR`` or ``.local/reports``."""
-    return Path(os.environ.get("LIBCRM_REPORTS_DIR", config.LOCAL_DIR / "reports"))
+    return settings.load().reports_dir
 
 
 def _query(conn: psycopg.Connection, table: str, query: str, params=()) -> list[tuple]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from libcrm import config, db
+from libcrm import config, db, settings
 from libcrm.tooling import localdb
 
 RESULTS = config.PROJECT_ROOT / "bench" / "results"
@@ -52,7 +52,7 @@ QUIET_TIMEOUT_SECONDS = 900.0
 
 
 def _stage(name: str, day: date, env: dict, pipe) -> None:
-    os.environ.update(env)
+    os.environ.update(env)  # a write: the stage's process runs with the night's settings
     from libcrm import pipeline
 
     started = time.perf_counter()
@@ -224,7 +224,7 @@ def _reported(stage: dict) -> dict:
 
 
 def _server_url() -> str:
-    url = os.environ.get("LIBCRM_DATABASE_URL", "").strip()
+    url = (settings.load().database_url or "").strip()
     return url or localdb.ensure_embedded()
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
-from libcrm import config, db
+from libcrm import config, db, settings
 from libcrm.tooling import localdb, runtime, summary
 
 FIRST_DAY = date(2026, 3, 16)
@@ -28,7 +27,7 @@ def masked(url: str) -> str:
 
 def resolve_database() -> str:
     """Use ``LIBCRM_DATABASE_URL`` when set, else start the embedded PostgreSQL."""
-    url = os.environ.get("LIBCRM_DATABASE_URL", "").strip()
+    url = (settings.load().database_url or "").strip()
     if url:
         _step(f"warehouse: {masked(url)} (from LIBCRM_DATABASE_URL)")
     else:
@@ -41,19 +40,19 @@ def resolve_database() -> str:
         raise config.ConfigError(
             f"cannot connect to the warehouse {masked(url)}: {error}"
         ) from None
-    config.DATABASE_URL_FILE.parent.mkdir(parents=True, exist_ok=True)
-    config.DATABASE_URL_FILE.write_text(url + "\n")
-    config.DATABASE_URL_FILE.chmod(0o600)
+    recorded = config.database_url_file()
+    recorded.parent.mkdir(parents=True, exist_ok=True)
+    recorded.write_text(url + "\n")
+    recorded.chmod(0o600)
     return url
 
 
 def resolve_key_file():
     """The pseudonym key file: the configured one, or a generated demo key."""
-    if os.environ.get("LIBCRM_PSEUDONYM_KEY"):
+    configured = settings.load()
+    if configured.pseudonym_key:
         return None
-    if os.environ.get("LIBCRM_PSEUDONYM_KEY_FILE"):
-        return config.Path(os.environ["LIBCRM_PSEUDONYM_KEY_FILE"])
-    return config.write_key_file()
+    return configured.pseudonym_key_file or config.write_key_file()
 
 
 def run(scale: str = "small", days: int = 3) -> int:
@@ -79,7 +78,7 @@ def run(scale: str = "small", days: int = 3) -> int:
     print(f"    {simulated.line()}", flush=True)
 
     _step(f"preparing Airflow home {env['AIRFLOW_HOME']} (airflow db migrate)")
-    logs = config.LOCAL_DIR / "logs"
+    logs = config.state_dir() / "logs"
     if runtime.airflow(["db", "migrate"], env, logs / "airflow-db-migrate.log").returncode:
         print(f"airflow db migrate failed: see {logs / 'airflow-db-migrate.log'}")
         return 1

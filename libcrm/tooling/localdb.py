@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from libcrm.config import LOCAL_DIR
+from libcrm import config
 
 ADMIN_USER = "libcrm_admin"
 DATABASE = "libcrm"
@@ -208,9 +208,10 @@ def _server_answers(cluster: Cluster) -> bool:
         return False
 
 
-def ensure_embedded(root: Path = LOCAL_DIR / "pg") -> str:
-    """Create (first time) and start the embedded cluster; return the warehouse URL."""
-    cluster = Cluster(root)
+def ensure_embedded(root: Path | None = None) -> str:
+    """Create (first time) and start the embedded cluster (by default under the state folder's
+    ``pg``); return the warehouse URL."""
+    cluster = Cluster(root or config.state_dir() / "pg")
     bindir = find_bindir() or pgserver_bindir()
     user = service_user()
     if not (cluster.data / "PG_VERSION").exists():

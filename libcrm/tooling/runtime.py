@@ -10,16 +10,15 @@ from pathlib import Path
 
 from libcrm import config
 
-AIRFLOW_HOME = config.LOCAL_DIR / "airflow"
-ENV_FILE = config.LOCAL_DIR / "env.sh"
-
 
 def pipeline_environment(database_url: str, landing: Path, key_file: Path | None) -> dict[str, str]:
-    """Variables that the Airflow processes and the pipeline need, on top of ``os.environ``."""
+    """Variables that the Airflow processes and the pipeline need, on top of ``os.environ``
+    (written for the child processes, which read them through the settings)."""
     values = {
         "LIBCRM_DATABASE_URL": database_url,
         "LIBCRM_LANDING_DIR": str(landing),
-        "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME", str(AIRFLOW_HOME)),
+        # Airflow's own variable, not a libcrm setting: an Airflow home already chosen is kept.
+        "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME", str(config.state_dir() / "airflow")),
         "AIRFLOW__CORE__DAGS_FOLDER": str(config.PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "OPENBLAS_NUM_THREADS": "1",
@@ -29,8 +28,10 @@ def pipeline_environment(database_url: str, landing: Path, key_file: Path | None
     return values
 
 
-def write_env_file(values: dict[str, str], path: Path = ENV_FILE) -> Path:
-    """Write ``export`` lines a shell can source to run Airflow as the demo does (mode 0600)."""
+def write_env_file(values: dict[str, str], path: Path | None = None) -> Path:
+    """Write ``export`` lines a shell can source to run Airflow as the demo does (mode 0600),
+    by default to ``env.sh`` in the state folder."""
+    path = path or config.state_dir() / "env.sh"
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(values.items())]
     path.write_text("\n".join(lines) + "\n")

@@ -1,0 +1,142 @@
+"""Every setting libcrm reads from its environment, declared once with its type and default.
+
+Nothing else in the product reads the environment: modules call :func:`load` and read the
+attribute they need. Variables of other programs (``AIRFLOW_HOME``, ``OPENBLAS_NUM_THREADS``)
+are read where those programs need them; :data:`OTHER_PROGRAMS` says where and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, ClassVar, get_args
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "LIBCRM_"
+
+# Variables that belong to other programs, read where those programs need them.
+OTHER_PROGRAMS = {
+    "AIRFLOW_HOME": "Airflow's home; read by Airflow, and by the demo to give Airflow a default",
+    "OPENBLAS_NUM_THREADS": "OpenBLAS's thread count; recsys sets it to 1 unless it is set",
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the message says which and how to fix it."""
+
+
+class Settings(BaseSettings):
+    """Where libcrm reads from and writes to, and the limits it applies."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True
+    )
+    # Folders that default to a subfolder of the state folder, by field.
+    STATE_FOLDERS: ClassVar[dict[str, str]] = {
+        "data_docs_dir": "data_docs",
+        "reports_dir": "reports",
+    }
+
+    database_url: str | None = Field(
+        default=None,
+        description="the warehouse, postgresql://user:password@host:port/db; "
+        "unset: the URL the demo recorded in the state folder",
+    )
+    landing_dir: Path = Field(
+        default=PROJECT_ROOT / "data" / "landing",
+        description="where source exports arrive (<source>/<YYYY-MM-DD>/)",
+    )
+    required_sources: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description="sources (comma-separated) whose missing export fails the day",
+    )
+    pseudonym_key: SecretStr | None = Field(
+        default=None, description="secret for keyed pseudonyms (at least 32 bytes)"
+    )
+    pseudonym_key_file: Path | None = Field(
+        default=None,
+        description="file holding the pseudonym key; unset: the demo's key in the state folder",
+    )
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / ".local",
+        description="where the demo keeps its files: embedded PostgreSQL, URL, key, logs",
+    )
+    data_docs_dir: Path | None = Field(
+        default=None, description="where Great Expectations Data Docs are built"
+    )
+    reports_dir: Path | None = Field(
+        default=None, description="where the nightly HTML report is written (<day>/index.html)"
+    )
+    # One academic year of linked loan history: enough for segments and recommendations that
+    # look back a year, short enough that old reading is no longer tied to a person.
+    loan_link_days: int = Field(
+        default=365,
+        description="days after return, close or decision before a loan, hold or purchase "
+        "request loses its patron link in raw",
+    )
+    # Three months of raw passages: visits are built within days; the rest is only kept for
+    # re-running recent nights.
+    gate_passage_days: int = Field(
+        default=90, description="days raw gate passages are kept once visits are built"
+    )
+    ils_token: SecretStr | None = Field(
+        default=None, description="token for the ILS REST API (sent as X-Okapi-Token)"
+    )
+
+    @field_validator("required_sources", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        if isinstance(value, str):
+            return frozenset(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _folders_in_state_dir(self):
+        for name, folder in self.STATE_FOLDERS.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, self.state_dir / folder)
+        return self
+
+
+def variable(field: str) -> str:
+    """The environment variable of a field: ``loan_link_days`` -> ``LIBCRM_LOAN_LINK_DAYS``."""
+    return PREFIX + field.upper()
+
+
+VARIABLES = tuple(variable(field) for field in Settings.model_fields)
+# Fields whose value never appears in a message.
+SECRETS = frozenset(
+    name for name, info in Settings.model_fields.items() if SecretStr in get_args(info.annotation)
+)
+
+# What a value of each kind must be, for the message when it is not.
+EXPECTED = {"int": "a whole number", "path": "a path", "frozenset": "a comma-separated list"}
+
+
+def load() -> Settings:
+    """Read the settings from the environment now (a fresh object on each call).
+
+    Raises
+    ------
+    ConfigError
+        One message naming every variable whose value is unusable, and how to fix it.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError("; ".join(_problem(e) for e in error.errors())) from None
+
+
+def _problem(error: dict) -> str:
+    field = str(error["loc"][0]) if error["loc"] else ""
+    shown = "(hidden)" if field in SECRETS else repr(error.get("input"))
+    kind = error["type"].partition("_")[0]
+    expected = EXPECTED.get(kind, "a usable value")
+    default = Settings.model_fields[field].default if field in Settings.model_fields else None
+    fix = f"unset it for the default {default}" if default not in (None, frozenset()) else ""
+    return (
+        f"{variable(field)}={shown} is not {expected}: {error['msg']}; "
+        f"set it to {expected}{' or ' + fix if fix else ''}"
+    )
