@@ -26,8 +26,10 @@ from libcrm.pseudonym import user_key
 # empty (the parsers turn empty into NULL), so the empty string can stand for NULL.
 COPY_OPTIONS = "format text, delimiter ',', null ''"
 NULL = ""
-# Characters a value must escape with a backslash in that format: the row-by-row path does.
-NEEDS_ESCAPE = re.compile(r"[,\\\r\n]")
+# Characters a value must escape with a backslash in COPY's text format, whether ',' (rows of
+# raw) or a tab (rows of quarantine) separates the values; ``copy_escape`` does.
+NEEDS_ESCAPE = re.compile(r"[,\t\\\r\n]")
+COPY_ESCAPES = str.maketrans({",": "\\,", "\t": "\\t", "\\": "\\\\", "\n": "\\n", "\r": "\\r"})
 # A column's values (one per line) that are certainly valid timestamps but for the day of the
 # month, which ``_valid_days`` checks once per distinct day.
 _MOMENT = r"[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
@@ -36,6 +38,11 @@ DAY_OF = itemgetter(slice(0, len("YYYY-MM-DD")))
 # Distinct values remembered per column; past this a column is rarely repetitive enough to
 # gain, and the memory is given back.
 MEMO_LIMIT = 100_000
+
+
+def copy_escape(value: str) -> str:
+    """``value`` as one field of COPY's text format, read back exactly as it is."""
+    return value.translate(COPY_ESCAPES) if NEEDS_ESCAPE.search(value) else value
 
 
 class _Plan:

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from libcrm.ingest.chunks import COPY_OPTIONS, NEEDS_ESCAPE, NULL, ChunkJudge
+from libcrm.ingest.chunks import COPY_OPTIONS, NULL, ChunkJudge, copy_escape
 from libcrm.ingest.fields import Entity, RowError
 from libcrm.ingest.layout import Row
 from libcrm.ingest.readers import PlainBlock, open_source, pieces
@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 
 REJECTED_COLUMNS = "source, batch_id, file, line, content, reason"
 SPILL_CHUNK = 1024 * 1024  # characters of quarantined rows sent to COPY at a time
-# What ``NEEDS_ESCAPE`` finds, as COPY's text format wants it.
-COPY_ESCAPES = str.maketrans({",": "\\,", "\\": "\\\\", "\n": "\\n", "\r": "\\r"})
 # Rows judged together: large enough that judging costs a few calls per column, not per row.
 CHUNK_ROWS = 8192
 # A declined chunk is halved until this small, then judged row by row: a rare bad row costs
@@ -92,12 +90,6 @@ class _Keys:
         if found is None:
             found = self.known[raw] = user_key(self.secret, raw)
         return found
-
-
-def _copy_escape(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
 
 
 def load_file(
@@ -171,7 +163,7 @@ class _Rows:
         self.judge = ChunkJudge(entity, source.header, keys.secret, keys.cards, keys.known, seen)
         self.keyed = entity.has_user_key
         self.width = len(source.header)
-        self.prefix = f"{_copy_escape(entity.source)}\t{batch_id}\t{_copy_escape(name)}\t"
+        self.prefix = f"{copy_escape(entity.source)}\t{batch_id}\t{copy_escape(name)}\t"
         self.rejected = 0
 
     def block_text(self, block: PlainBlock) -> list[str]:
@@ -227,21 +219,16 @@ class _Rows:
                 user = self.keys.of(values) if self.keys.index >= 0 else None
             except RowError as error:
                 self.rejected += 1
-                content = _copy_escape(self.source.content(row))
-                self.spill.write(f"{self.prefix}{line}\t{content}\t{_copy_escape(str(error))}\n")
+                content = copy_escape(self.source.content(row))
+                self.spill.write(f"{self.prefix}{line}\t{content}\t{copy_escape(str(error))}\n")
                 log.info("%s line %d: %s — row quarantined", self.name, line, error)
                 continue
             for index, _, seen in self.unique:
                 seen[values[index]] = line
             fields = [str(self.batch_id), str(line)] + ([user] if self.keyed else [])
-            fields += [NULL if value is None else _escaped(value) for value in values]
+            fields += [NULL if value is None else copy_escape(value) for value in values]
             out.append(",".join(fields) + "\n")
         return "".join(out)
-
-
-def _escaped(value: str) -> str:
-    """A value as a field of the loader's COPY text (``COPY_OPTIONS``)."""
-    return value.translate(COPY_ESCAPES) if NEEDS_ESCAPE.search(value) else value
 
 
 def _plain_columns(texts: tuple[str, ...], width: int) -> list[list[str]]:
