@@ -18,8 +18,8 @@ from itertools import repeat
 from operator import itemgetter
 
 from libcrm.ingest.fields import Column, Entity, RowError, text, timestamp
+from libcrm.ingest.keys import Keys
 from libcrm.ingest.shapes import line_finder
-from libcrm.pseudonym import user_key
 
 # Rows go to COPY as text with ',' between values (``COPY_OPTIONS``): a plain export line is then
 # already a valid COPY line, and PostgreSQL reads this format faster than CSV. Values are never
@@ -66,24 +66,18 @@ class ChunkJudge:
         What the rows are.
     header : list of str
         The file's columns, in the order of each row's values.
-    secret : bytes
-        The pseudonym key (patron ids become ``user_key`` here, in Python).
-    cards : frozenset
-        Every card a patron held on the file's day (a row keyed by card keeps it; the card
-        must be one of these).
-    known : dict
-        Patron id -> ``user_key`` computed so far (shared with the row-by-row path).
+    keys : Keys
+        The ``user_key`` of the rows (their cards checked), as the row-by-row path gets it.
     seen : list of dict
-        Per unique column of ``entity``, value -> line it was loaded from (shared likewise).
+        Per unique column of ``entity``, value -> line it was loaded from (shared with the
+        row-by-row path).
     """
 
     def __init__(
         self,
         entity: Entity,
         header: list[str],
-        secret: bytes,
-        cards: frozenset[str],
-        known: dict[str, str],
+        keys: Keys,
         seen: list[dict[str, int]],
     ) -> None:
         position = {name: index for index, name in enumerate(header)}
@@ -91,9 +85,7 @@ class ChunkJudge:
         self.unique = [(entity.names.index(column), found) for column, found in
                        zip(entity.unique, seen, strict=True)]  # fmt: skip
         self.key = entity.names.index(entity.key) if entity.key else -1
-        self.key_is_card, self.secret, self.cards, self.known = (
-            entity.key_is_card, secret, cards, known
-        )  # fmt: skip
+        self.keys = keys
         self.valid_days: set[str] = set()
         # Columns whose values the judge needs: unique ones and the key.
         self.captured = sorted({index for index, _ in self.unique} | ({self.key} - {-1}))
@@ -196,12 +188,12 @@ class ChunkJudge:
     def _add_keys(self, fields: list, column: list[str]) -> bool:
         """Add the ``user_key`` field of a patron-keyed column; False when a card-keyed column
         holds a card no patron held on the file's day."""
-        if self.key_is_card:
-            return self.cards.issuperset(column)
-        known = self.known
-        for patron in set(column).difference(known):
-            known[patron] = user_key(self.secret, patron)
-        fields.append(map(known.__getitem__, column))
+        try:
+            users = self.keys.of(column)
+        except RowError:
+            return False
+        if users is not None:
+            fields.append(users)
         return True
 
 
