@@ -25,8 +25,8 @@ COMMON_YEAR = 2001  # not a leap year: its months have the days every year has
 
 def _days_up_to(last: int) -> str:
     """A regular expression of the two-digit days 01 to ``last``."""
-    tens = [(ten, max(ten * 10, 1) % 10, min(last - ten * 10, 9)) for ten in range(last // 10 + 1)]
-    return "(?:" + "|".join(f"{ten}[{low}-{high}]" for ten, low, high in tens) + ")"
+    tens = [f"{ten}[{int(ten == 0)}-{min(last - 10 * ten, 9)}]" for ten in range(last // 10 + 1)]
+    return "(?:" + "|".join(tens) + ")"
 
 
 def _days_of_every_year() -> str:
@@ -77,6 +77,7 @@ class Rule:
     repeats: bool = False
 
     def __call__(self, value: str) -> str:
+        """Parse one value: the rule used as a parser."""
         return self.parse(value)
 
 
