@@ -12,8 +12,9 @@ import psycopg
 import pytest
 
 from libcrm import ingest
-from libcrm.ingest import chunks, loader, shapes
-from libcrm.ingest.fields import RowError, boolean, day, integer, timestamp
+from libcrm.ingest import chunks, fields, loader
+from libcrm.ingest.fields import Column, Entity, RowError, Rule, boolean, day, integer, timestamp
+from libcrm.ingest.keys import Keys
 
 FAST_DAY, SLOW_DAY = date(2026, 6, 1), date(2026, 6, 2)
 ROWS = 3 * loader.CHUNK_ROWS + 123  # several chunks, the last one partial
@@ -205,34 +206,58 @@ def test_most_rows_of_an_ordinary_file_are_judged_in_bulk(both):
     assert fast_by_row < total * 0.25
 
 
-def test_value_shapes_accept_only_what_the_parsers_accept():
-    """A value loaded as it is must be one the row parsers accept: sweep every day of the
-    Gregorian corner cases and every clock time."""
-    checks = [(shapes.DATE, day), (f"{shapes.DATE} {shapes.TIME}", timestamp),
-              (shapes.INTEGER, integer), (shapes.BOOLEAN, boolean)]  # fmt: skip
+def _judged_in_bulk(rule: Rule, value: str) -> bool:
+    """Whether a plain line holding only ``value`` in a column of ``rule`` loads in bulk, as a
+    whole line or column by column."""
+    entity = Entity("test", "test.csv", "test", (Column("value", rule, required=True),))
+    judge = chunks.ChunkJudge(entity, ["value"], Keys(entity, b"", frozenset(), FAST_DAY), [])
+    return (
+        judge.plain_text(1, [1], [value]) is not None
+        or judge.copy_text(1, (1,), [[value]]) is not None
+    )
+
+
+def test_bulk_judging_accepts_only_what_the_column_rules_accept():
+    """A value loaded as it is must be one its rule's parser accepts: sweep every day of the
+    Gregorian corner cases and every clock time through the bulk line judge."""
     years = [1, 4, 100, 400, 1900, 2000, 2023, 2024, 2100, 9999]
     samples = [f"{y:04d}-{m:02d}-{d:02d}" for y in [0, *years] for m in range(14)
                for d in range(33)]  # fmt: skip
-    samples += [f"2024-02-29 {h:02d}:{m:02d}:{s:02d}" for h in (0, 9, 23, 24, 99)
-                for m in (0, 59, 60) for s in (0, 59, 60)]  # fmt: skip
+    samples += [f"{day_} {h:02d}:{m:02d}:{s:02d}" for day_ in ("2024-02-29", "2023-02-29")
+                for h in (0, 9, 23, 24, 99) for m in (0, 59, 60) for s in (0, 59, 60)]  # fmt: skip
     samples += ["0", "+7", "-7", "007", "999999999", "2147483648", "1e3", "٣", "yes", "Yes",
                 "TRUE", "tRUE", "yeſ", "on", "t", "T"]  # fmt: skip
-    for shape, parse in checks:
-        pattern = re.compile(shape)
+    for rule in (day, timestamp, integer, boolean):
+        accepted = 0
         for value in samples:
-            if pattern.fullmatch(value):
+            if _judged_in_bulk(rule, value):
+                accepted += 1
                 try:
-                    parse(value)
+                    rule(value)
                 except RowError:
-                    pytest.fail(f"{value!r} matches the shape of {parse.__name__} but fails it")
-    assert re.fullmatch(shapes.DATE, "2024-02-29") and not re.fullmatch(shapes.DATE, "2023-02-29")
+                    pytest.fail(f"{value!r} is loaded in bulk but its parser refuses it")
+        assert accepted, rule
+    assert _judged_in_bulk(day, "2024-02-29") and not _judged_in_bulk(day, "2023-02-29")
+    assert not _judged_in_bulk(timestamp, "2100-02-29 10:00:00")
+
+
+def test_a_new_column_rule_brings_its_own_bulk_check():
+    """The bulk paths follow from the rule a column declares, not from a list of known ones."""
+
+    def three_digits(value: str) -> str:
+        if not (len(value) == 3 and value.isdigit()):
+            raise RowError(f"'{value}' is not three digits")
+        return value
+
+    rule = Rule(three_digits, "[0-9]{3}")
+    assert _judged_in_bulk(rule, "042") and not _judged_in_bulk(rule, "42")
 
 
 def test_text_shape_is_a_value_without_comma_line_end_or_outer_whitespace():
     """Every short string over an alphabet of letters, commas, line ends and several kinds of
     whitespace: the text shape accepts it exactly when it is non-empty, holds no comma or line
     end, and neither starts nor ends with whitespace."""
-    pattern = re.compile(shapes.TEXT)
+    pattern = re.compile(fields.TEXT_SHAPE)
     alphabet = ["a", "长", ",", "\n", " ", "\t", "\r", "\u3000"]
     for length in range(6):
         for letters in itertools.product(alphabet, repeat=length):

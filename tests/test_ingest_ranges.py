@@ -85,9 +85,9 @@ def test_bulk_and_row_by_row_quarantine_the_same_lines(loaded):
 def test_every_range_the_sources_page_states_is_enforced_at_load():
     stated = re.findall(r"`(\w+)` is (\d+)–(\d+)", SOURCES_PAGE.read_text())
     enforced = {
-        (column.name, *map(str, column.parse.range))
+        (column.name, *map(str, column.rule.parse.range))
         for entity in ENTITIES
         for column in entity.columns
-        if hasattr(column.parse, "range")
+        if hasattr(column.rule.parse, "range")
     }
     assert stated and set(stated) <= enforced

@@ -13,41 +13,59 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import date
 from itertools import repeat
-from operator import itemgetter
 
-from libcrm.ingest.fields import Column, Entity, RowError, text, timestamp
-from libcrm.ingest.shapes import line_finder
-from libcrm.pseudonym import user_key
+from libcrm.ingest.fields import Column, Entity, RowError, text
+from libcrm.ingest.keys import Keys
 
 # Rows go to COPY as text with ',' between values (``COPY_OPTIONS``): a plain export line is then
 # already a valid COPY line, and PostgreSQL reads this format faster than CSV. Values are never
 # empty (the parsers turn empty into NULL), so the empty string can stand for NULL.
 COPY_OPTIONS = "format text, delimiter ',', null ''"
 NULL = ""
-# Characters a value must escape with a backslash in that format: the row-by-row path does.
-NEEDS_ESCAPE = re.compile(r"[,\\\r\n]")
-# A column's values (one per line) that are certainly valid timestamps but for the day of the
-# month, which ``_valid_days`` checks once per distinct day.
-_MOMENT = r"[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-MOMENTS = re.compile(rf"(?:{_MOMENT})?(?:\n(?:{_MOMENT})?)*")
-DAY_OF = itemgetter(slice(0, len("YYYY-MM-DD")))
+# Characters a value must escape with a backslash in COPY's text format, whether ',' (rows of
+# raw) or a tab (rows of quarantine) separates the values; ``copy_escape`` does.
+NEEDS_ESCAPE = re.compile(r"[,\t\\\r\n]")
+COPY_ESCAPES = str.maketrans({",": "\\,", "\t": "\\t", "\\": "\\\\", "\n": "\\n", "\r": "\\r"})
 # Distinct values remembered per column; past this a column is rarely repetitive enough to
 # gain, and the memory is given back.
 MEMO_LIMIT = 100_000
+
+
+def copy_escape(value: str) -> str:
+    """``value`` as one field of COPY's text format, read back exactly as it is."""
+    return value.translate(COPY_ESCAPES) if NEEDS_ESCAPE.search(value) else value
 
 
 class _Plan:
     """How one entity column is judged: where it sits in the header and what checks it."""
 
     def __init__(self, column: Column, index: int) -> None:
-        self.index, self.required, self.parse = index, column.required, column.parse
-        self.memo: dict[str, str] | None = (
-            None if column.parse in (text, timestamp) else {}
-        )  # fmt: skip
+        self.index, self.required, self.rule = index, column.required, column.rule
+        self.memo: dict[str, str] | None = {} if column.rule.repeats else None
         if self.memo is not None and not column.required:
             self.memo[""] = NULL
+        # Other columns' values (stripped) have the rule's shape, or go to its parser.
+        shape = column.rule.shape
+        checked = column.rule is not text and self.memo is None and shape is not None
+        self.shape = re.compile(shape) if checked else None
+        self.shapes = re.compile(f"(?:{shape})?(?:\n(?:{shape})?)*") if checked else None
+
+
+def line_finder(entity: Entity, captured: list[int]) -> re.Pattern[str] | None:
+    """A pattern whose ``findall`` gives one match per line laid out as ``entity.names``,
+    ended by ``\\n``, whose every value has its rule's shape; a line that does not gets none.
+
+    Each match captures the values of the columns at ``captured`` (in that order). None when a
+    column's rule has no shape.
+    """
+    values = []
+    for index, column in enumerate(entity.columns):
+        if column.rule.shape is None:
+            return None
+        value = f"(?:{column.rule.shape})" + ("" if column.required else "?")
+        values.append(f"({value})" if index in captured else value)
+    return re.compile("^" + ",".join(values) + "\n", re.MULTILINE)
 
 
 class ChunkJudge:
@@ -59,24 +77,18 @@ class ChunkJudge:
         What the rows are.
     header : list of str
         The file's columns, in the order of each row's values.
-    secret : bytes
-        The pseudonym key (patron ids become ``user_key`` here, in Python).
-    cards : frozenset
-        Every card a patron held on the file's day (a row keyed by card keeps it; the card
-        must be one of these).
-    known : dict
-        Patron id -> ``user_key`` computed so far (shared with the row-by-row path).
+    keys : Keys
+        The ``user_key`` of the rows (their cards checked), as the row-by-row path gets it.
     seen : list of dict
-        Per unique column of ``entity``, value -> line it was loaded from (shared likewise).
+        Per unique column of ``entity``, value -> line it was loaded from (shared with the
+        row-by-row path).
     """
 
     def __init__(
         self,
         entity: Entity,
         header: list[str],
-        secret: bytes,
-        cards: frozenset[str],
-        known: dict[str, str],
+        keys: Keys,
         seen: list[dict[str, int]],
     ) -> None:
         position = {name: index for index, name in enumerate(header)}
@@ -84,10 +96,7 @@ class ChunkJudge:
         self.unique = [(entity.names.index(column), found) for column, found in
                        zip(entity.unique, seen, strict=True)]  # fmt: skip
         self.key = entity.names.index(entity.key) if entity.key else -1
-        self.key_is_card, self.secret, self.cards, self.known = (
-            entity.key_is_card, secret, cards, known
-        )  # fmt: skip
-        self.valid_days: set[str] = set()
+        self.keys = keys
         # Columns whose values the judge needs: unique ones and the key.
         self.captured = sorted({index for index, _ in self.unique} | ({self.key} - {-1}))
         documented = header == entity.names
@@ -165,37 +174,35 @@ class ChunkJudge:
         if plan.required and "" in column:
             return None
         if plan.memo is not None:
-            return _memoised(plan.memo, plan.parse, column)
-        if plan.parse is timestamp and not (
-            MOMENTS.fullmatch("\n".join(column)) and self._valid_days(column)
-        ):
-            return None
+            return _memoised(plan.memo, plan.rule.parse, column)
+        if plan.shapes is not None and not plan.shapes.fullmatch("\n".join(column)):
+            return _parsed_without_shape(plan, column)
         if "" in column:
             column = [value or NULL for value in column]
         return column
 
-    def _valid_days(self, column: list[str]) -> bool:
-        days = set(map(DAY_OF, column))
-        days.difference_update(self.valid_days)
-        days.discard("")
-        for day in days:
-            try:
-                date.fromisoformat(day)
-            except ValueError:
-                return False
-        self.valid_days |= days
-        return True
-
     def _add_keys(self, fields: list, column: list[str]) -> bool:
         """Add the ``user_key`` field of a patron-keyed column; False when a card-keyed column
         holds a card no patron held on the file's day."""
-        if self.key_is_card:
-            return self.cards.issuperset(column)
-        known = self.known
-        for patron in set(column).difference(known):
-            known[patron] = user_key(self.secret, patron)
-        fields.append(map(known.__getitem__, column))
+        try:
+            users = self.keys.of(column)
+        except RowError:
+            return False
+        if users is not None:
+            fields.append(users)
         return True
+
+
+def _parsed_without_shape(plan: _Plan, column: list[str]) -> list[str] | None:
+    """The column as it is when each value lacking the rule's shape is one its parser gives
+    back unchanged (29 February of a leap year); None when one is not."""
+    for value in {value for value in column if value and not plan.shape.fullmatch(value)}:
+        try:
+            if plan.rule.parse(value) != value:
+                return None
+        except RowError:
+            return None
+    return [value or NULL for value in column]
 
 
 def _memoised(

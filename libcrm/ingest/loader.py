@@ -19,18 +19,16 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from libcrm.ingest.chunks import COPY_OPTIONS, NEEDS_ESCAPE, NULL, ChunkJudge
+from libcrm.ingest.chunks import COPY_OPTIONS, NULL, ChunkJudge, copy_escape
 from libcrm.ingest.fields import Entity, RowError
+from libcrm.ingest.keys import Keys
 from libcrm.ingest.layout import Row
 from libcrm.ingest.readers import PlainBlock, open_source, pieces
-from libcrm.pseudonym import user_key
 
 log = logging.getLogger(__name__)
 
 REJECTED_COLUMNS = "source, batch_id, file, line, content, reason"
 SPILL_CHUNK = 1024 * 1024  # characters of quarantined rows sent to COPY at a time
-# What ``NEEDS_ESCAPE`` finds, as COPY's text format wants it.
-COPY_ESCAPES = str.maketrans({",": "\\,", "\\": "\\\\", "\n": "\\n", "\r": "\\r"})
 # Rows judged together: large enough that judging costs a few calls per column, not per row.
 CHUNK_ROWS = 8192
 # A declined chunk is halved until this small, then judged row by row: a rare bad row costs
@@ -64,39 +62,6 @@ def _forget_batches(conn: psycopg.Connection, entity: Entity, batch_ids: list[in
     conn.execute("delete from quarantine.rejected_rows where batch_id = any(%s)", [batch_ids])
     conn.execute(
         "update raw.load_audit set status = 'replaced' where batch_id = any(%s)", [batch_ids]
-    )
-
-
-class _Keys:
-    """The ``user_key`` of a row: a keyed pseudonym of its patron id. A row keyed by card keeps
-    the card (dbt resolves it through ``identity.cards``), which a patron must have held on
-    the file's day."""
-
-    def __init__(self, entity: Entity, secret: bytes, cards: frozenset[str], day: date) -> None:
-        self.entity, self.secret, self.cards, self.day = entity, secret, cards, day
-        self.index = entity.names.index(entity.key) if entity.key else -1
-        self.known: dict[str, str] = {}
-
-    def of(self, values: list[str | None]) -> str | None:
-        raw = values[self.index]
-        if self.entity.key_is_card:
-            if raw not in self.cards:
-                raise RowError(
-                    f"{self.entity.key} '{raw}' is not a card any patron held on {self.day} "
-                    "in the ILS patrons.csv exports loaded so far: check the card in the ILS; "
-                    "a patron missing from its export must be added there and delivered in a "
-                    "later patrons.csv (this row stays quarantined)"
-                )
-            return None
-        found = self.known.get(raw)
-        if found is None:
-            found = self.known[raw] = user_key(self.secret, raw)
-        return found
-
-
-def _copy_escape(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
 
 
@@ -136,7 +101,7 @@ def load_file(
             "values (%s, %s, %s, %s, %s, %s, %s, clock_timestamp()) returning batch_id",
             [entity.source, entity.table, name, digest, data_date, source.extra, source.missing],
         ).fetchone()[0]
-        keys = _Keys(entity, secret, cards, data_date)
+        keys = Keys(entity, secret, cards, data_date)
         read, rejected = _copy_rows(conn, entity, source, name, batch_id, keys)
     conn.execute(
         "update raw.load_audit set rows_read = %s, rows_loaded = %s, rows_quarantined = %s, "
@@ -160,7 +125,7 @@ class _Rows:
     """Judges a file's rows chunk by chunk into COPY text for ``raw``; quarantined rows go to
     ``spill`` as COPY text for ``quarantine.rejected_rows``."""
 
-    def __init__(self, entity: Entity, source, name: str, batch_id: int, keys: _Keys, spill):
+    def __init__(self, entity: Entity, source, name: str, batch_id: int, keys: Keys, spill):
         self.source, self.name, self.batch_id, self.keys, self.spill = (
             source, name, batch_id, keys, spill
         )  # fmt: skip
@@ -168,10 +133,10 @@ class _Rows:
         seen: list[dict[str, int]] = [{} for _ in entity.unique]
         self.unique = [(entity.names.index(column), column, found)
                        for column, found in zip(entity.unique, seen, strict=True)]  # fmt: skip
-        self.judge = ChunkJudge(entity, source.header, keys.secret, keys.cards, keys.known, seen)
-        self.keyed = entity.has_user_key
+        self.judge = ChunkJudge(entity, source.header, keys, seen)
+        self.key = entity.names.index(entity.key) if entity.key else -1
         self.width = len(source.header)
-        self.prefix = f"{_copy_escape(entity.source)}\t{batch_id}\t{_copy_escape(name)}\t"
+        self.prefix = f"{copy_escape(entity.source)}\t{batch_id}\t{copy_escape(name)}\t"
         self.rejected = 0
 
     def block_text(self, block: PlainBlock) -> list[str]:
@@ -224,24 +189,19 @@ class _Rows:
                             "of this file, which was loaded — a file holds each record once; "
                             "fix the export and re-deliver it if this row is the right one"
                         )
-                user = self.keys.of(values) if self.keys.index >= 0 else None
+                user = self.keys.of([values[self.key]]) if self.key >= 0 else None
             except RowError as error:
                 self.rejected += 1
-                content = _copy_escape(self.source.content(row))
-                self.spill.write(f"{self.prefix}{line}\t{content}\t{_copy_escape(str(error))}\n")
+                content = copy_escape(self.source.content(row))
+                self.spill.write(f"{self.prefix}{line}\t{content}\t{copy_escape(str(error))}\n")
                 log.info("%s line %d: %s — row quarantined", self.name, line, error)
                 continue
             for index, _, seen in self.unique:
                 seen[values[index]] = line
-            fields = [str(self.batch_id), str(line)] + ([user] if self.keyed else [])
-            fields += [NULL if value is None else _escaped(value) for value in values]
+            fields = [str(self.batch_id), str(line)] + (user or [])
+            fields += [NULL if value is None else copy_escape(value) for value in values]
             out.append(",".join(fields) + "\n")
         return "".join(out)
-
-
-def _escaped(value: str) -> str:
-    """A value as a field of the loader's COPY text (``COPY_OPTIONS``)."""
-    return value.translate(COPY_ESCAPES) if NEEDS_ESCAPE.search(value) else value
 
 
 def _plain_columns(texts: tuple[str, ...], width: int) -> list[list[str]]:
@@ -250,7 +210,7 @@ def _plain_columns(texts: tuple[str, ...], width: int) -> list[list[str]]:
     return [flat[index::width] for index in range(width)]
 
 
-def _copy_rows(conn, entity: Entity, source, name: str, batch_id: int, keys: _Keys):
+def _copy_rows(conn, entity: Entity, source, name: str, batch_id: int, keys: Keys):
     """COPY the good rows into raw, spill the bad ones to a temporary file, then COPY those
     into quarantine; return (rows read, rows quarantined)."""
     columns = ["batch_id", "source_line"] + (["user_key"] if entity.has_user_key else [])
