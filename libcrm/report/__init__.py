@@ -79,21 +79,23 @@ def _vocabulary(conn, kind: str) -> list[str]:
     return [code for (code,) in rows]
 
 
-def _segments(conn, folder: Path) -> str:
+def _label_bar(conn, folder: Path, label: str, file_name: str, title: str) -> str | None:
+    """A bar chart of users per code of ``label`` (a user_profiles column and vocabulary kind),
+    in the vocabulary's order; None before the profiles exist."""
     counts = dict(
         _query(
             conn,
             "marts.user_profiles",
-            "select value_segment, count(*) from marts.user_profiles group by 1",
+            f"select {label}, count(*) from marts.user_profiles group by 1",  # noqa: S608
         )
     )
-    stages = dict(
-        _query(
-            conn,
-            "marts.user_profiles",
-            "select lifecycle_stage, count(*) from marts.user_profiles group by 1",
-        )
-    )
+    if not counts:
+        return None
+    codes = _vocabulary(conn, label) or sorted(counts)
+    return _bar(folder / file_name, codes, [counts.get(c, 0) for c in codes], title, "users")
+
+
+def _segments(conn, folder: Path) -> Section:
     transitions = _query(
         conn,
         "marts.segment_transitions_monthly",
@@ -101,30 +103,10 @@ def _segments(conn, folder: Path) -> str:
         "from marts.segment_transitions_monthly order by month_starts_on desc, transitions desc "
         "limit 20",
     )
-    segments = _vocabulary(conn, "value_segment")
-    stage_names = _vocabulary(conn, "lifecycle_stage")
-    segment_png = (
-        _bar(
-            folder / "segments.png",
-            segments,
-            [counts.get(s, 0) for s in segments],
-            "Users per value segment",
-            "users",
-        )
-        if counts
-        else None
+    segment_png = _label_bar(
+        conn, folder, "value_segment", "segments.png", "Users per value segment"
     )
-    stage_png = (
-        _bar(
-            folder / "lifecycle.png",
-            stage_names,
-            [stages.get(s, 0) for s in stage_names],
-            "Lifecycle funnel",
-            "users",
-        )
-        if stages
-        else None
-    )
+    stage_png = _label_bar(conn, folder, "lifecycle_stage", "lifecycle.png", "Lifecycle funnel")
     return Section(
         "Segments and lifecycle",
         _figures((segment_png, "users per value segment"), (stage_png, "lifecycle funnel")),
@@ -138,7 +120,7 @@ def _segments(conn, folder: Path) -> str:
     )
 
 
-def _leaderboards(conn, day: date) -> str:
+def _leaderboards(conn, day: date) -> Section:
     rows = _query(
         conn,
         "marts.leaderboard_quarterly",
@@ -153,7 +135,7 @@ def _leaderboards(conn, day: date) -> str:
     return Section("This quarter's leaderboards", tables=boards)
 
 
-def _leaders(conn) -> str:
+def _leaders(conn) -> Section:
     rows = _query(
         conn,
         "marts.opinion_leaders",
@@ -165,7 +147,7 @@ def _leaders(conn) -> str:
     return Section("Opinion leaders", tables=[Table(None, headers, rows)])
 
 
-def _events(conn, folder: Path) -> str:
+def _events(conn, folder: Path) -> Section:
     rows = _query(
         conn,
         "marts.activity_by_category",
@@ -199,7 +181,7 @@ def _events(conn, folder: Path) -> str:
     )
 
 
-def _quality(conn, day: date) -> str:
+def _quality(conn, day: date) -> Section:
     rows = _query(
         conn,
         "quality.validation_results",
@@ -214,7 +196,7 @@ def _quality(conn, day: date) -> str:
     return Section("Data quality", tables=[Table(None, headers, rows)])
 
 
-def _recommendations(conn, folder: Path) -> str:
+def _recommendations(conn, folder: Path) -> Section:
     rows = _query(
         conn,
         "quality.recommender_evaluations",
