@@ -12,6 +12,7 @@ import io
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +37,20 @@ environment = Environment(
 )
 environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
 environment.globals["label"] = vocabulary.label
+
+
+def shown(value) -> str:
+    """A value as a table cell shows it: times to the minute, shares to three places."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+environment.filters["shown"] = shown
 
 
 class NotSignedIn(Exception):
