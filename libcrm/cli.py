@@ -107,6 +107,12 @@ def _bench(args: argparse.Namespace) -> int:
     return bench.run(args.scales.split(","))
 
 
+def _bench_workspace(args: argparse.Namespace) -> int:
+    from libcrm.tooling import bench_workspace
+
+    return bench_workspace.run(args.scale, args.rounds)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run a command; print a clear error instead of a traceback."""
     parser = argparse.ArgumentParser(prog="libcrm", description=__doc__)
@@ -126,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     bench_command = commands.add_parser("bench", help="time each nightly stage at several scales")
     bench_command.add_argument("--scales", default="small,medium", help="comma-separated")
     bench_command.set_defaults(handler=_bench)
+    pages = commands.add_parser("bench-workspace", help="time every workspace page (p50, p95)")
+    pages.add_argument("--scale", default="small", help="the library's scale, for the record")
+    pages.add_argument("--rounds", type=int, default=30)
+    pages.set_defaults(handler=_bench_workspace)
     access = commands.add_parser("access", help="export everything held about one patron (JSON)")
     access.add_argument("--patron-id", required=True)
     access.add_argument("--out", type=config.Path, help="file to write (mode 0600); else stdout")
