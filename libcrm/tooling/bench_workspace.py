@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -42,7 +43,7 @@ PAGES = (
 )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -86,10 +87,9 @@ def _wait(base: str, process: subprocess.Popen) -> None:
     raise RuntimeError("the workspace did not answer /healthz within 60 s")
 
 
-def measure(url: str, rounds: int) -> dict[str, dict]:
-    """Render times in milliseconds per page: median, p95, slowest, and the HTTP status."""
-    password = _account(url)
-    port = _free_port()
+@contextmanager
+def served_process(url: str, port: int):
+    """``python -m libcrm serve`` on ``url`` and ``port`` as a process; yields its base URL."""
     env = {**os.environ, "LIBCRM_DATABASE_URL": url, "LIBCRM_WORKSPACE_PORT": str(port)}
     process = subprocess.Popen(
         [sys.executable, "-m", "libcrm", "serve"], env=env, stdout=subprocess.DEVNULL
@@ -97,32 +97,41 @@ def measure(url: str, rounds: int) -> dict[str, dict]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait(base, process)
-        with httpx.Client(base_url=base, timeout=60) as http:
-            token = CSRF_FIELD.search(http.get("/login").text).group(1)
-            http.post(
-                "/login",
-                data={"username": BENCH_ACCOUNT, "password": password, "csrf_token": token},
-            )
-            results = {}
-            for target in _targets(url):
-                status = http.get(target).status_code  # warm: first render compiles templates
-                times = []
-                for _ in range(rounds):
-                    started = time.perf_counter()
-                    http.get(target)
-                    times.append((time.perf_counter() - started) * 1000)
-                times.sort()
-                results[target] = {
-                    "status": status,
-                    "median_ms": round(statistics.median(times), 1),
-                    "p95_ms": round(times[max(0, round(0.95 * len(times)) - 1)], 1),
-                    "max_ms": round(times[-1], 1),
-                }
-                print(f"  {target:<60} p95 {results[target]['p95_ms']:7.1f} ms", flush=True)
-            return results
+        yield base
     finally:
         process.terminate()
         process.wait(10)
+
+
+def measure(url: str, rounds: int) -> dict[str, dict]:
+    """Render times in milliseconds per page: median, p95, slowest, and the HTTP status."""
+    password = _account(url)
+    with (
+        served_process(url, free_port()) as base,
+        httpx.Client(base_url=base, timeout=60) as http,
+    ):
+        token = CSRF_FIELD.search(http.get("/login").text).group(1)
+        http.post(
+            "/login",
+            data={"username": BENCH_ACCOUNT, "password": password, "csrf_token": token},
+        )
+        results = {}
+        for target in _targets(url):
+            status = http.get(target).status_code  # warm: first render compiles templates
+            times = []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                http.get(target)
+                times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            results[target] = {
+                "status": status,
+                "median_ms": round(statistics.median(times), 1),
+                "p95_ms": round(times[max(0, round(0.95 * len(times)) - 1)], 1),
+                "max_ms": round(times[-1], 1),
+            }
+            print(f"  {target:<60} p95 {results[target]['p95_ms']:7.1f} ms", flush=True)
+        return results
 
 
 def run(scale: str, rounds: int = 30) -> int:
