@@ -1,5 +1,6 @@
 -- Incremental: each run rebuilds registrations made within the look-back window and those of
 -- events that start within it or later (attendance is recorded when an event ends).
+-- Indexed by day and by reader (post hooks): the workspace reads them so (docs/workspace.md).
 {{
     config(
         materialized='incremental',
@@ -9,6 +10,9 @@
             ~ " or registered_at is null or registered_at >= " ~ incremental_window_start() ~ ")"
         ],
         on_schema_change='fail',
+        post_hook=[
+            "create index if not exists fct_event_attendance_user_key on {{ this }} (user_key)",
+        ],
     )
 }}
 

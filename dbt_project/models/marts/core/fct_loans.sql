@@ -1,5 +1,6 @@
 -- Incremental: each run rebuilds the loans checked out, returned or still open within the
 -- look-back window (see replace_window and incremental_lookback_days); older loans are final.
+-- Indexed by day and by reader (post hooks): the workspace reads them so (docs/workspace.md).
 {{
     config(
         materialized='incremental',
@@ -9,6 +10,10 @@
             ~ " or returned_at is null or returned_at >= " ~ incremental_window_start() ~ ")"
         ],
         on_schema_change='fail',
+        post_hook=[
+            "create index if not exists fct_loans_checkout_date on {{ this }} (checkout_date)",
+            "create index if not exists fct_loans_user_key on {{ this }} (user_key)",
+        ],
     )
 }}
 

@@ -1,11 +1,16 @@
 -- Incremental: each run rebuilds the visits entered within the look-back window; a visit
 -- depends only on its own passages, so older visits are final.
+-- Indexed by day and by reader (post hooks): the workspace reads them so (docs/workspace.md).
 {{
     config(
         materialized='incremental',
         incremental_strategy='replace_window',
         incremental_predicates=["entered_at >= " ~ incremental_window_start()],
         on_schema_change='fail',
+        post_hook=[
+            "create index if not exists fct_visits_visit_date on {{ this }} (visit_date)",
+            "create index if not exists fct_visits_user_key on {{ this }} (user_key)",
+        ],
     )
 }}
 
