@@ -146,8 +146,9 @@ def publish_reference(day: date, rows: int) -> tuple[int, dict[str, float]]:
         for index in range(rows)
     ]
     portal = [(*book, reason, day, version) for book in books]
-    history = [("resource", f"{index:032x}", *book[1:], day, version) for index, book in
-               enumerate(books)]  # fmt: skip
+    history = [
+        ("resource", f"{index:032x}", *book[1:], day, version) for index, book in enumerate(books)
+    ]
     started = time.perf_counter()
     with db.connect() as conn:
         publication = replace_all(
