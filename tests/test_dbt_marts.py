@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from libcrm import ingest, pseudonym, transform
+from libcrm import config, ingest, pseudonym, transform
 from libcrm.tooling.simulate import simulate
 
 FIRST_DAY = date(2026, 3, 16)
@@ -246,12 +246,8 @@ def test_docs_describe_the_grain_and_every_column_of_each_mart(library, dbt_path
     for name, value in transform.dbt_environment(library["url"]).items():
         monkeypatch.setenv(name, value)
     target = dbt_paths / "docs"
-    project = [
-        "--project-dir",
-        str(transform.DBT_PROJECT),
-        "--profiles-dir",
-        str(transform.DBT_PROJECT),
-    ]
+    folder = str(config.dbt_project_dir())
+    project = ["--project-dir", folder, "--profiles-dir", folder]
     args = ["docs", "generate", "--vars", as_of(LAST_DAY), "--target-path", str(target)]
     outcome = dbtRunner().invoke([*args, *project])
     assert outcome.success, outcome.exception

@@ -311,15 +311,16 @@ def _line(stage: dict) -> str:
 
 def run(scales: list[str]) -> int:
     """Benchmark each scale, write its JSON and print a table."""
+    results = config.checkout("the benchmark writes bench/results/") / "bench" / "results"
     server = _server_url()
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
     for scale in scales:
         print(f"==> benchmarking scale {scale}", flush=True)
         result = bench_scale(scale, server)
-        (RESULTS / f"{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
+        (results / f"{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
         for label, night in result["nights"].items():
             print(f"  {label} night: {night['total_seconds']} s", flush=True)
     from libcrm.tooling import bench_report
 
-    print(f"results in {RESULTS}; tables in {bench_report.write(RESULTS)}")
+    print(f"results in {results}; tables in {bench_report.write(results)}")
     return 0

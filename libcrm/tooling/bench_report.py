@@ -7,7 +7,6 @@ from pathlib import Path
 
 from libcrm import config
 
-DOC = config.PROJECT_ROOT / "docs" / "benchmarks.md"
 SCALE_ORDER = ("small", "medium", "large")
 INTRO = """# Benchmarks
 
@@ -121,7 +120,8 @@ def render(results: Path) -> str:
     return "\n".join(parts)
 
 
-def write(results: Path, doc: Path = DOC) -> Path:
-    """Regenerate ``doc`` from ``results``."""
+def write(results: Path, doc: Path | None = None) -> Path:
+    """Regenerate ``doc`` (by default the checkout's ``docs/benchmarks.md``) from ``results``."""
+    doc = doc or config.checkout("the benchmark's tables are docs/") / "docs" / "benchmarks.md"
     doc.write_text(render(results))
     return doc
