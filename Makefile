@@ -8,7 +8,7 @@ DAYS ?= 3
 
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: install demo test lint bench lock clean
+.PHONY: install demo serve test lint bench lock clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 demo: install
 	@$(BIN)/python -m libcrm demo --scale $(SCALE) --days $(DAYS)
+
+# The librarians' workspace on 127.0.0.1:$${LIBCRM_WORKSPACE_PORT:-8080}, on the demo's warehouse
+# unless LIBCRM_DATABASE_URL names another.
+serve: install
+	@$(BIN)/python -m libcrm serve
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,7 +8,8 @@ One run per day; the data interval is that day. Stages, in order:
 2. **validate raw** with Great Expectations: a critical failure stops the run here;
 3. **transform**: `dbt build` of staging and marts for the day;
 4. **validate marts**: a critical failure stops the run before anything is published;
-5. **recommend**: evaluate ALS against popularity, train, and publish
+5. **recommend**: record the members of the workspace's audiences for the night and measure
+   the launched campaigns (libcrm.crm); evaluate ALS against popularity, train, and publish
    `portal.resource_recommendations` and `portal.activity_recommendations` in one transaction;
    alongside, **apply retention**: old circulation records lose their patron link and old
    gate passages are deleted (docs/privacy.md);

@@ -1,4 +1,4 @@
-"""Command line: ``python -m libcrm demo|db|keygen``."""
+"""Command line: ``python -m libcrm demo|db|keygen|serve|account|...``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import stat
 import sys
 
-from libcrm import config, db
+from libcrm import config, db, settings
 from libcrm.privacy.access import export_json
 from libcrm.privacy.rotation import RotationError, rotate
 from libcrm.tooling import bench, demo, localdb
@@ -68,8 +68,49 @@ def _rotate_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    # Imported here: the web stack is not loaded for the other commands.
+    import uvicorn
+
+    from libcrm.workspace.app import create_app
+
+    configured = settings.load()
+    host, port = configured.workspace_host, configured.workspace_port
+    print(f"libcrm workspace on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", proxy_headers=False)
+    return 0
+
+
+def _account(args: argparse.Namespace) -> int:
+    from libcrm.workspace import accounts
+
+    password = args.password_file.read_text().strip() if args.password_file else None
+    password = password or accounts.new_password()
+    with db.connect() as conn:
+        try:
+            accounts.create_account(
+                conn, args.username, args.role, password, "command line", args.display_name
+            )
+        except accounts.AccountError as error:
+            print(f"libcrm: {error}", file=sys.stderr)
+            return 2
+    if args.password_file:
+        print(
+            f"created {args.role} account {args.username} with the password in {args.password_file}"
+        )
+    else:
+        print(f"created {args.role} account {args.username}; its password (shown once): {password}")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     return bench.run(args.scales.split(","))
+
+
+def _bench_workspace(args: argparse.Namespace) -> int:
+    from libcrm.tooling import bench_workspace
+
+    return bench_workspace.run(args.scale, args.rounds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     bench_command = commands.add_parser("bench", help="time each nightly stage at several scales")
     bench_command.add_argument("--scales", default="small,medium", help="comma-separated")
     bench_command.set_defaults(handler=_bench)
+    pages = commands.add_parser("bench-workspace", help="time every workspace page (p50, p95)")
+    pages.add_argument("--scale", default="small", help="the library's scale, for the record")
+    pages.add_argument("--rounds", type=int, default=30)
+    pages.set_defaults(handler=_bench_workspace)
     access = commands.add_parser("access", help="export everything held about one patron (JSON)")
     access.add_argument("--patron-id", required=True)
     access.add_argument("--out", type=config.Path, help="file to write (mode 0600); else stdout")
@@ -99,6 +144,18 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("--old-key-file", type=config.Path, required=True)
     rotate.add_argument("--new-key-file", type=config.Path, required=True)
     rotate.set_defaults(handler=_rotate_key)
+    serve = commands.add_parser("serve", help="serve the librarians' workspace")
+    serve.set_defaults(handler=_serve)
+    account = commands.add_parser("account", help="create a workspace account")
+    account.add_argument("--username", required=True)
+    account.add_argument("--role", required=True, choices=["librarian", "outreach", "admin"])
+    account.add_argument("--display-name")
+    account.add_argument(
+        "--password-file",
+        type=config.Path,
+        help="file holding the password; default: a random one, printed once",
+    )
+    account.set_defaults(handler=_account)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

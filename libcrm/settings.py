@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     gate_passage_days: int = Field(
         default=90, description="days raw gate passages are kept once visits are built"
     )
+    workspace_host: str = Field(
+        default="127.0.0.1",
+        description="address the workspace listens on (0.0.0.0 only behind a proxy with HTTPS)",
+    )
+    workspace_port: int = Field(default=8080, description="port the workspace listens on")
+    workspace_https: bool = Field(
+        default=False,
+        description="true when the workspace is reached over HTTPS: cookies are sent only so",
+    )
     ils_token: SecretStr | None = Field(
         default=None, description="token for the ILS REST API (sent as X-Okapi-Token)"
     )
@@ -125,7 +134,12 @@ SECRETS = frozenset(
 )
 
 # What a value of each kind must be, for the message when it is not.
-EXPECTED = {"int": "a whole number", "path": "a path", "frozenset": "a comma-separated list"}
+EXPECTED = {
+    "int": "a whole number",
+    "bool": "true or false",
+    "path": "a path",
+    "frozenset": "a comma-separated list",
+}
 
 
 def load() -> Settings:

@@ -89,3 +89,24 @@ def pseudonym_key():
         os.environ.pop("LIBCRM_PSEUDONYM_KEY")
     else:
         os.environ["LIBCRM_PSEUDONYM_KEY"] = saved
+
+
+@pytest.fixture(scope="session")
+def library_warehouse(admin_url, tmp_path_factory, pseudonym_key):
+    """A small simulated library after two nightly loads and dbt builds, shared by the
+    workspace's tests (which may add accounts, audiences and campaigns, never change marts)."""
+    from tests import workspace_support
+
+    with _new_warehouse(admin_url) as url:
+        truth = workspace_support.build_library(url, tmp_path_factory.mktemp("workspace"))
+        workspace_support.quality_row(url)
+        yield {"url": url, "truth": truth}
+
+
+@pytest.fixture(scope="session")
+def workspace(library_warehouse):
+    """The workspace served on loopback from the shared library warehouse; yields its URL."""
+    from tests import workspace_support
+
+    with workspace_support.served(library_warehouse["url"]) as base:
+        yield base

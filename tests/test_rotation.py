@@ -112,3 +112,33 @@ def test_rows_of_a_patron_the_patrons_export_never_named_follow_the_new_key(load
             "select user_key from raw.loans where loan_id = %s", [loan]
         ).fetchone()
     assert rekeyed == user_key(NEW_KEY, "P999")
+
+
+def test_audience_history_and_frozen_campaign_members_follow_the_new_key(loaded):
+    url, keys = loaded
+    with psycopg.connect(url) as conn:
+        patron_id, old = conn.execute(
+            "select patron_id, user_key from raw.patrons order by patron_id limit 1"
+        ).fetchone()
+        audience = conn.execute(
+            "insert into workspace.audiences (name, definition, created_by) "
+            "values ('a', '{}', 't') returning audience_id"
+        ).fetchone()[0]
+        conn.execute(
+            "insert into workspace.audience_members values (%s, %s, %s)", [audience, DAY, old]
+        )
+        campaign = conn.execute(
+            "insert into workspace.campaigns (name, audience_id, goal, window_start, window_end, "
+            "seed, created_by) values ('c', %s, '{}', %s, %s, 1, 't') returning campaign_id",
+            [audience, DAY, DAY],
+        ).fetchone()[0]
+        conn.execute(
+            "insert into workspace.campaign_members values (%s, %s, false)", [campaign, old]
+        )
+    assert _rotate(keys) == 0
+    with psycopg.connect(url) as conn:
+        stored = [
+            conn.execute(f"select user_key from workspace.{table}").fetchone()[0]  # noqa: S608
+            for table in ("audience_members", "campaign_members")
+        ]
+    assert stored == [user_key(NEW_KEY, patron_id)] * 2

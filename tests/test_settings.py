@@ -102,7 +102,9 @@ def documented_default(field: str) -> str | None:
         default = state / settings.Settings.STATE_FOLDERS[field]
     if isinstance(default, Path):
         return default.relative_to(settings.PROJECT_ROOT).as_posix()
-    if isinstance(default, int):
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, int | str):
         return str(default)
     return None
 

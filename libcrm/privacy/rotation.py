@@ -22,7 +22,9 @@ from libcrm.pseudonym import (
     verify_key,
 )
 
-SCHEMAS = ("raw", "identity", "marts", "snapshots", "intermediate", "recsys", "quality")
+SCHEMAS = (
+    "raw", "identity", "marts", "snapshots", "intermediate", "recsys", "quality", "workspace",
+)  # fmt: skip
 
 
 class RotationError(RuntimeError):

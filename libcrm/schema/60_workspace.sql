@@ -74,3 +74,6 @@ grant select, insert, delete on workspace.login_attempts to libcrm_workspace;
 grant select, insert on workspace.audit_log to libcrm_workspace;
 grant usage on all sequences in schema workspace to libcrm_workspace;
 alter default privileges in schema workspace grant usage on sequences to libcrm_workspace;
+-- The load audit says how fresh each source is; it holds file names and counts, no person.
+grant usage on schema raw to libcrm_workspace;
+grant select on raw.load_audit to libcrm_workspace;

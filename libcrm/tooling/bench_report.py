@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from libcrm import config
@@ -92,6 +93,31 @@ def comparisons(night: dict) -> list[str]:
     return lines
 
 
+def workspace_section(result: dict) -> str:
+    """The table of one ``bench-workspace`` run: each page's render times."""
+    machine = result["machine"]
+    lines = [
+        f"## Workspace pages ({result['scale']} library)\n",
+        f"`python -m libcrm bench-workspace --scale {result['scale']}` on the warehouse of a "
+        f"{result['scale']} `make demo` ({result['patrons']:,} patrons): the workspace served as "
+        "its own process, each page requested over loopback HTTP by a signed-in librarian "
+        f"{result['rounds']} times in a row after one warm-up request. Machine: "
+        f"{machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']}, measured "
+        f"{result['measured_at']} with load average {result['load_average_at_end'][0]} at the "
+        f"end. Goal: p95 ≤ {result['goal_p95_ms']} ms per page.\n",
+        "| page | status | median ms | p95 ms | slowest ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for page, times in result["pages"].items():
+        shown = re.sub(r"/readers/\w+", "/readers/<most active reader>", page)
+        mark = " ✗" if times["p95_ms"] > result["goal_p95_ms"] else ""
+        lines.append(
+            f"| `{shown}` | {times['status']} | {times['median_ms']:.1f} | "
+            f"{times['p95_ms']:.1f}{mark} | {times['max_ms']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def render(results: Path) -> str:
     """The whole page for the JSON results in ``results``."""
     found = {path.stem: json.loads(path.read_text()) for path in results.glob("*.json")}
@@ -117,6 +143,8 @@ def render(results: Path) -> str:
             parts.append("\n".join(_stage_rows(night)) + "\n")
             if ratios := comparisons(night):
                 parts.append("\n".join(ratios) + "\n")
+    for path in sorted(results.glob("workspace-*.json")):
+        parts.append(workspace_section(json.loads(path.read_text())))
     return "\n".join(parts)
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from libcrm import config, db, settings
-from libcrm.tooling import localdb, runtime, summary
+from libcrm.tooling import demo_accounts, localdb, runtime, summary
 
 FIRST_DAY = date(2026, 3, 16)
 SEED = 42
@@ -101,5 +101,7 @@ def run(scale: str = "small", days: int = 3) -> int:
 
     print()
     print(summary.report(url, day_list[-1], masked(url), env_file))
+    for line in demo_accounts.lines(url):
+        print(line)
     print(f"done in {time.monotonic() - started:.0f} s")
     return 0

@@ -1,0 +1,157 @@
+"""``python -m libcrm bench-workspace``: how long each workspace page takes to render.
+
+Starts the workspace as its own process (``python -m libcrm serve``) on the configured
+warehouse, signs in over loopback HTTP as a real browser would, requests every page (with and
+without a department filter) ``rounds`` times one after another, and writes each page's
+median, 95th percentile and slowest time to ``bench/results/workspace-<scale>.json``, which
+docs/benchmarks.md is regenerated from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import httpx
+
+from libcrm import config, db
+from libcrm.tooling import bench_report
+from libcrm.workspace import accounts
+
+RESULTS = config.PROJECT_ROOT / "bench" / "results"
+BENCH_ACCOUNT = "bench.pages"
+GOAL_P95_MS = 300
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+PAGES = (
+    "/",
+    "/segments",
+    "/leaders",
+    "/leaderboards",
+    "/events",
+    "/recommendations",
+    "/audiences",
+    "/campaigns",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _account(url: str) -> str:
+    password = accounts.new_password()
+    with db.connect(url) as conn:
+        exists = conn.execute(
+            "select 1 from workspace.accounts where username = %s", [BENCH_ACCOUNT]
+        ).fetchone()
+        if exists:
+            accounts.set_password(conn, BENCH_ACCOUNT, password, "bench-workspace")
+        else:
+            accounts.create_account(conn, BENCH_ACCOUNT, "librarian", password, "bench-workspace")
+    return password
+
+
+def _targets(url: str) -> list[str]:
+    """Every page, each also with the largest department as filter, and one reader's page."""
+    with db.connect(url) as conn:
+        department, reader = conn.execute(
+            "select (select department from marts.dim_users group by 1 order by count(*) desc"
+            " limit 1), (select user_key from marts.user_profiles"
+            " order by loans_total desc limit 1)"
+        ).fetchone()
+    filtered = [f"{page}?{httpx.QueryParams({'department': department})}" for page in PAGES]
+    return [*PAGES, *filtered, f"/readers/{reader}"]
+
+
+def _wait(base: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the workspace process ended before answering")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("the workspace did not answer /healthz within 60 s")
+
+
+def measure(url: str, rounds: int) -> dict[str, dict]:
+    """Render times in milliseconds per page: median, p95, slowest, and the HTTP status."""
+    password = _account(url)
+    port = _free_port()
+    env = {**os.environ, "LIBCRM_DATABASE_URL": url, "LIBCRM_WORKSPACE_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "libcrm", "serve"], env=env, stdout=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base, process)
+        with httpx.Client(base_url=base, timeout=60) as http:
+            token = CSRF_FIELD.search(http.get("/login").text).group(1)
+            http.post(
+                "/login",
+                data={"username": BENCH_ACCOUNT, "password": password, "csrf_token": token},
+            )
+            results = {}
+            for target in _targets(url):
+                status = http.get(target).status_code  # warm: first render compiles templates
+                times = []
+                for _ in range(rounds):
+                    started = time.perf_counter()
+                    http.get(target)
+                    times.append((time.perf_counter() - started) * 1000)
+                times.sort()
+                results[target] = {
+                    "status": status,
+                    "median_ms": round(statistics.median(times), 1),
+                    "p95_ms": round(times[max(0, round(0.95 * len(times)) - 1)], 1),
+                    "max_ms": round(times[-1], 1),
+                }
+                print(f"  {target:<60} p95 {results[target]['p95_ms']:7.1f} ms", flush=True)
+            return results
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def run(scale: str, rounds: int = 30) -> int:
+    """Measure the pages on the configured warehouse; write the results and the docs page."""
+    url = config.database_url()
+    with db.connect(url) as conn:
+        patrons = conn.execute("select count(*) from marts.dim_users").fetchone()[0]
+    print(f"workspace pages on the {scale} library ({patrons:,} patrons), {rounds} rounds each")
+    pages = measure(url, rounds)
+    result = {
+        "scale": scale,
+        "patrons": patrons,
+        "rounds": rounds,
+        "goal_p95_ms": GOAL_P95_MS,
+        "pages": pages,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"workspace-{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {RESULTS / f'workspace-{scale}.json'} and {bench_report.write(RESULTS)}")
+    slow = [page for page, times in pages.items() if times["p95_ms"] > GOAL_P95_MS]
+    bad = [page for page, times in pages.items() if times["status"] != 200]
+    if bad:
+        print(f"pages that did not answer 200: {', '.join(bad)}")
+    print(f"p95 over {GOAL_P95_MS} ms: {', '.join(slow) if slow else 'none'}")
+    return 1 if bad else 0

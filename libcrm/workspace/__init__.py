@@ -1,0 +1,1 @@
+"""The librarians' workspace: a web application on the warehouse (``python -m libcrm serve``)."""

@@ -1,0 +1,111 @@
+"""The names librarians read for the codes of the vocabulary seed (segments, stages, ...).
+
+The codes themselves are stated once, in dbt_project/seeds/crm_vocabulary.csv;
+tests/test_workspace_i18n.py checks every code there has a name here and a translation.
+"""
+
+from __future__ import annotations
+
+from libcrm.workspace.i18n import N_, gettext
+
+NAMES = {
+    "role": {
+        "librarian": N_("Librarian"),
+        "outreach": N_("Outreach"),
+        "admin": N_("Administrator"),
+    },
+    "value_segment": {
+        "long_term": N_("Long-term reader"),
+        "growth": N_("Growth reader"),
+        "short_term": N_("Short-term reader"),
+        "inactive": N_("Inactive"),
+    },
+    "lifecycle_stage": {
+        "new": N_("New"),
+        "active": N_("Active"),
+        "returning": N_("Returning"),
+        "at_risk": N_("At risk"),
+        "lapsed": N_("Lapsed"),
+    },
+    "persona": {
+        "avid_reader": N_("Avid reader"),
+        "event_goer": N_("Event goer"),
+        "study_space_user": N_("Study-space user"),
+        "occasional_user": N_("Occasional user"),
+        "dormant": N_("Dormant"),
+    },
+    "patron_category": {
+        "undergraduate": N_("Undergraduate"),
+        "graduate": N_("Graduate student"),
+        "faculty": N_("Faculty"),
+        "staff": N_("Staff"),
+    },
+    "event_category": {
+        "lecture": N_("Lecture"),
+        "reading_club": N_("Reading club"),
+        "workshop": N_("Workshop"),
+        "reading_festival": N_("Reading festival"),
+    },
+    "material_type": {
+        "book": N_("Book"),
+        "study_room": N_("Study room"),
+        "locker": N_("Locker"),
+        "laptop": N_("Laptop"),
+    },
+    "hold_status": {
+        "waiting": N_("Waiting"),
+        "filled": N_("Filled"),
+        "expired": N_("Expired"),
+        "cancelled": N_("Cancelled"),
+    },
+    "purchase_request_status": {
+        "pending": N_("Pending"),
+        "ordered": N_("Ordered"),
+        "purchased": N_("Purchased"),
+        "rejected": N_("Rejected"),
+    },
+    "attendance": {
+        "attended": N_("Attended"),
+        "no_show": N_("No-show"),
+        "unknown": N_("Not yet recorded"),
+    },
+}
+
+# The rules behind segments and stages in plain words, shown on the segments page. The
+# thresholds are the dbt vars of dbt_project/dbt_project.yml (see rule()).
+RULES = {
+    "long_term": N_(
+        "At least %(long_term_min_loans)s loans in the last %(activity_window_days)s days, "
+        "spread over at least %(long_term_min_active_months)s months: a reader to keep."
+    ),
+    "growth": N_(
+        "At least %(growth_min_loans)s loans in the last %(activity_window_days)s days, but "
+        "not yet long-term: a reader to cultivate."
+    ),
+    "short_term": N_(
+        "Some loan, visit or attended event in the last %(activity_window_days)s days, but "
+        "fewer than %(growth_min_loans)s loans: a reader to serve simply."
+    ),
+    "inactive": N_("Nothing at all in the last %(activity_window_days)s days."),
+    "new": N_("Registered within the last %(new_user_days)s days."),
+    "active": N_("Active within the last %(at_risk_after_days)s days."),
+    "returning": N_(
+        "Back within the last %(returning_within_days)s days after a silence of at least "
+        "%(lapsed_after_days)s days."
+    ),
+    "at_risk": N_("Silent for at least %(at_risk_after_days)s days."),
+    "lapsed": N_("Silent for at least %(lapsed_after_days)s days, or never active."),
+}
+
+
+def label(kind: str, code: str | None) -> str:
+    """The name of a code in the current language; unknown codes are shown as they are."""
+    if code is None:
+        return "—"
+    name = NAMES.get(kind, {}).get(code)
+    return gettext(name) if name else code
+
+
+def rule(code: str, thresholds: dict) -> str:
+    """The rule behind a segment or stage in plain words, with the library's thresholds."""
+    return gettext(RULES[code], **thresholds)
