@@ -78,6 +78,9 @@ def _python(installed: dict, *args: str, **env: str) -> subprocess.CompletedProc
 def test_the_wheel_holds_the_packages_and_their_data_but_no_checkout(installed):
     site = installed["site"]
     assert (site / "libcrm" / "templates" / "report.html").is_file()
+    workspace = site / "libcrm" / "workspace"
+    assert (workspace / "templates" / "base.html").is_file()
+    assert list((workspace / "static").iterdir()) and list(workspace.glob("locale/*/*.po"))
     assert list((site / "libcrm" / "schema").glob("*.sql"))
     assert (site / "recsys" / "__init__.py").is_file()
     assert (site / "expectations" / "__init__.py").is_file()

@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import platform
 import resource
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from libcrm import config, db, settings
-from libcrm.tooling import localdb
+from libcrm.tooling import bench_report, localdb
 from libcrm.tooling.bench_references import (
     copy_reference,
     implicit_reference,
@@ -176,13 +175,7 @@ def bench_scale(scale: str, server_url: str) -> dict:
         "scale": scale,
         "simulated": simulated.line(),
         "simulate_seconds": simulate_seconds,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        **bench_report.measured_on(),
         "nights": nights,
     }
 
@@ -212,7 +205,5 @@ def run(scales: list[str]) -> int:
         (results / f"{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
         for label, night in result["nights"].items():
             print(f"  {label} night: {night['total_seconds']} s", flush=True)
-    from libcrm.tooling import bench_report
-
     print(f"results in {results}; tables in {bench_report.write(results)}")
     return 0

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from libcrm import config
@@ -146,6 +149,20 @@ def render(results: Path) -> str:
     for path in sorted(results.glob("workspace-*.json")):
         parts.append(workspace_section(json.loads(path.read_text())))
     return "\n".join(parts)
+
+
+def measured_on() -> dict:
+    """The machine a result is measured on, when, and how busy it was at the end: the fields
+    every result file carries for the pages this module renders."""
+    return {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def write(results: Path, doc: Path | None = None) -> Path:
