@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from expectations import audit, marts, raw
+from expectations import audit, marts, raw, raw_gate_events
 from expectations.base import CRITICAL, WARNING, Suite
 from expectations.history import batch_facts
 from libcrm import config
@@ -24,9 +24,9 @@ RAW_SUITES = {
     "loans": raw.raw_loans,
     "holds": raw.raw_holds,
     "purchase_requests": raw.raw_purchase_requests,
-    "gate_passages": raw.raw_gate_passages,
-    "events": raw.raw_events,
-    "event_registrations": raw.raw_event_registrations,
+    "gate_passages": raw_gate_events.raw_gate_passages,
+    "events": raw_gate_events.raw_events,
+    "event_registrations": raw_gate_events.raw_event_registrations,
 }
 
 
@@ -42,7 +42,10 @@ def raw_suites(data_date: date, url: str | None = None) -> list[Suite]:
     """
     facts = batch_facts(url or config.database_url(), data_date, list(RAW_SUITES))
     suites = [build(data_date, facts[entity]) for entity, build in RAW_SUITES.items()]
-    return suites + [raw.raw_gate_cards(facts["gate_passages"]), audit.raw_load_audit(data_date)]
+    return suites + [
+        raw_gate_events.raw_gate_cards(facts["gate_passages"]),
+        audit.raw_load_audit(data_date),
+    ]
 
 
 def mart_suites() -> list[Suite]:

@@ -14,8 +14,7 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from libcrm.settings import PROJECT_ROOT as PROJECT_ROOT  # kept for the modules that use it
-from libcrm.settings import ConfigError, load
+from libcrm.settings import CHECKOUT, PROJECT_ROOT, ConfigError, load
 
 # 256 bits, the full strength of HMAC-SHA-256; keygen writes 32 random bytes as 64 hex digits.
 MIN_KEY_BYTES = 32
@@ -70,6 +69,49 @@ def check_database_url(url: str, origin: str = "LIBCRM_DATABASE_URL") -> dict[st
     except psycopg.ProgrammingError as error:
         problem = str(error).replace(url, "the URL")  # the URL may hold a password
         raise ConfigError(f"{origin} is not a URL libpq can read: {problem}") from None
+
+
+def checkout(purpose: str) -> Path:
+    """Return the libcrm checkout the package runs from, for tooling that needs its folders.
+
+    Parameters
+    ----------
+    purpose
+        What needs the checkout (``"the demo runs dags/library_nightly.py"``), for the message.
+
+    Raises
+    ------
+    ConfigError
+        The package is installed without a checkout.
+    """
+    if not CHECKOUT:
+        raise ConfigError(
+            f"{purpose}, which only a checkout of libcrm has (this libcrm is installed in "
+            f"{PROJECT_ROOT}): run it from a clone of the repository"
+        )
+    return PROJECT_ROOT
+
+
+def dbt_project_dir() -> Path:
+    """Return the dbt project to build: ``LIBCRM_DBT_PROJECT_DIR``, by default the checkout's.
+
+    Raises
+    ------
+    ConfigError
+        No project is configured (an installed package), or the folder holds no dbt project.
+    """
+    folder = load().dbt_project_dir
+    if folder is None:
+        raise ConfigError(
+            "no dbt project: set LIBCRM_DBT_PROJECT_DIR to the dbt_project folder of a libcrm "
+            "checkout of this version (an installed package does not include it)"
+        )
+    if not (folder / "dbt_project.yml").is_file():
+        raise ConfigError(
+            f"LIBCRM_DBT_PROJECT_DIR={folder} holds no dbt_project.yml: set it to the "
+            "dbt_project folder of a libcrm checkout of this version"
+        )
+    return folder
 
 
 def landing_dir() -> Path:

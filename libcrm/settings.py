@@ -14,6 +14,12 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Run from a checkout (or an editable install of one), the package has the dbt project and the
+# DAG beside it; installed into site-packages it has neither, and no folder of its own to write.
+CHECKOUT = (PROJECT_ROOT / "dbt_project" / "dbt_project.yml").is_file()
+# The folder that holds the defaults outside a checkout: the user's data folder, the same in
+# every process whatever its working folder, so every task of a night finds the same key.
+USER_DATA = Path.home() / ".local" / "share" / "libcrm"
 PREFIX = "LIBCRM_"
 
 # Variables that belong to other programs, read where those programs need them.
@@ -45,8 +51,9 @@ class Settings(BaseSettings):
         "unset: the URL the demo recorded in the state folder",
     )
     landing_dir: Path = Field(
-        default=PROJECT_ROOT / "data" / "landing",
-        description="where source exports arrive (<source>/<YYYY-MM-DD>/)",
+        default=PROJECT_ROOT / "data" / "landing" if CHECKOUT else USER_DATA / "landing",
+        description="where source exports arrive (<source>/<YYYY-MM-DD>/); "
+        "outside a checkout, by default ~/.local/share/libcrm/landing",
     )
     required_sources: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(),
@@ -60,8 +67,14 @@ class Settings(BaseSettings):
         description="file holding the pseudonym key; unset: the demo's key in the state folder",
     )
     state_dir: Path = Field(
-        default=PROJECT_ROOT / ".local",
-        description="where the demo keeps its files: embedded PostgreSQL, URL, key, logs",
+        default=PROJECT_ROOT / ".local" if CHECKOUT else USER_DATA,
+        description="where the demo keeps its files: embedded PostgreSQL, URL, key, logs; "
+        "outside a checkout (an installed package), by default ~/.local/share/libcrm",
+    )
+    dbt_project_dir: Path | None = Field(
+        default=PROJECT_ROOT / "dbt_project" if CHECKOUT else None,
+        description="the dbt project the transform builds; by default dbt_project/ of the "
+        "checkout, required for an installed package (which does not include it)",
     )
     data_docs_dir: Path | None = Field(
         default=None, description="where Great Expectations Data Docs are built"

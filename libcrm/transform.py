@@ -9,8 +9,6 @@ from datetime import date
 
 from libcrm import config, db
 
-DBT_PROJECT = config.PROJECT_ROOT / "dbt_project"
-
 
 class TransformError(RuntimeError):
     """dbt reported a failed model or test; the message lists them."""
@@ -57,8 +55,9 @@ def run_dbt(args: list[str], url: str | None = None) -> list[dict]:
     """Run one dbt command in this process; return its node results or raise TransformError."""
     from dbt.cli.main import dbtRunner
 
+    project = config.dbt_project_dir()
     env = dbt_environment(url or config.database_url())
-    common = ["--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+    common = ["--project-dir", str(project), "--profiles-dir", str(project)]
     with _environment(env):
         outcome = dbtRunner().invoke([*args, *common])
     if outcome.exception is not None:

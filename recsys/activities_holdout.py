@@ -78,8 +78,10 @@ def split(
 
 def most_registered(known: EventData, users: list[str], n: int = ACTIVITY_N) -> list[tuple]:
     """The baseline: the events with the most sign-ups so far, skipping a user's own."""
-    drawn = {event.event_id: sum(known.registrants.get(event.event_id, {}).values())
-             for event in known.upcoming}  # fmt: skip
+    drawn = {
+        event.event_id: sum(known.registrants.get(event.event_id, {}).values())
+        for event in known.upcoming
+    }
     ranked = sorted(drawn, key=lambda event_id: (-drawn[event_id], event_id))
     rows = []
     for user in users:
@@ -151,8 +153,10 @@ def main(argv: list[str]) -> int:
     k = ACTIVITY_N
     print(f"{'model':<16}{'users':>7}{f'HR@{k}':>8}{f'P@{k}':>8}{f'nDCG@{k}':>9}")
     for name, metrics in results.items():
-        print(f"{name:<16}{metrics.users_evaluated:>7}{metrics.hit_rate:>8.3f}"
-              f"{metrics.precision:>8.3f}{metrics.ndcg:>9.3f}")  # fmt: skip
+        print(
+            f"{name:<16}{metrics.users_evaluated:>7}{metrics.hit_rate:>8.3f}"
+            f"{metrics.precision:>8.3f}{metrics.ndcg:>9.3f}"
+        )
     return 0
 
 

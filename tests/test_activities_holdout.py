@@ -13,8 +13,11 @@ CUTOFF = datetime(2026, 3, 5)
 PAST_CLUB = Event("E0", "Reading club: Red Sorghum", "reading_club")
 CLUB = Event("E1", "Reading club: Wolf Totem", "reading_club")
 TALK = Event("E2", "Lecture: Quantum Optics", "lecture")
-EVENTS = [(PAST_CLUB, datetime(2026, 3, 1, 18)), (CLUB, datetime(2026, 3, 10, 18)),
-          (TALK, datetime(2026, 3, 12, 18))]  # fmt: skip
+EVENTS = [
+    (PAST_CLUB, datetime(2026, 3, 1, 18)),
+    (CLUB, datetime(2026, 3, 10, 18)),
+    (TALK, datetime(2026, 3, 12, 18)),
+]
 DEPARTMENTS = {"reader": "Literature", "fan": "Physics", "late": "Physics", "a": "Physics"}
 
 

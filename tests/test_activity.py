@@ -62,8 +62,11 @@ def test_no_open_event_means_no_rows():
 
 
 def test_equal_scores_go_to_the_smaller_event_id_and_registered_events_shorten_the_list():
-    twins = [Event("E9", "Workshop: Poster design", "workshop"),
-             Event("E5", "Workshop: Slide design", "workshop"), CLUB]  # fmt: skip
+    twins = [
+        Event("E9", "Workshop: Poster design", "workshop"),
+        Event("E5", "Workshop: Slide design", "workshop"),
+        CLUB,
+    ]
     data = EventData(twins, {}, {"reader": {"E1"}}, {}, {"Literature": Counter(workshop=2)})
     rows = recommend_events(data, ["reader"], DEPARTMENTS, {}, n=5)
     assert [row[2] for row in rows] == ["E5", "E9"]

@@ -40,6 +40,8 @@ UNSET_ON_PURPOSE = {
     "LIBCRM_REQUIRED_SOURCES": "by default a source without an export is a warning",
     "LIBCRM_ILS_TOKEN": "only for an ILS read through its API, set in deploy/libcrm.env",
     "LIBCRM_STATE_DIR": "the demo's folder; the image sets every folder the scheduler writes",
+    "LIBCRM_DBT_PROJECT_DIR": "the image runs from its copy of the checkout, whose dbt_project/ "
+    "is the default",
 }
 # What Airflow itself needs to find the DAG (read by Airflow, not by the code above).
 AIRFLOW_VARIABLES = ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER")

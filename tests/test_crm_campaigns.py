@@ -96,8 +96,14 @@ def conn(warehouse):
 def test_control_size_is_the_share_rounded_with_at_least_one():
     share = Decimal("0.10")
     assert [campaigns.control_size(n, share) for n in (0, 1, 2, 9, 15, 25, 100)] == [
-        0, 0, 1, 1, 2, 3, 10,
-    ]  # fmt: skip
+        0,
+        0,
+        1,
+        1,
+        2,
+        3,
+        10,
+    ]
     assert campaigns.control_size(3, Decimal("0.5")) == 2  # 1.5 rounds up, one stays contacted
 
 
@@ -183,10 +189,8 @@ def test_measure_counts_goals_in_the_window_and_the_interval_holds_the_planted_e
         "ci_high from workspace.campaign_results where campaign_id = %s and night = %s",
         [campaign_id, WINDOW_END],
     ).fetchone()
-    assert stored == (
-        360, contacted_reached, 40, control_reached,
-        result.difference, result.ci_low, result.ci_high,
-    )  # fmt: skip
+    counts = (360, contacted_reached, 40, control_reached)
+    assert stored == (*counts, result.difference, result.ci_low, result.ci_high)
     status = conn.execute(
         "select status from workspace.campaigns where campaign_id = %s", [campaign_id]
     ).fetchone()[0]

@@ -4,7 +4,6 @@ contract marts, re-runs, leaderboards, segments against the planted truth, and t
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -14,7 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from libcrm import ingest, pseudonym, transform
+from libcrm import config, ingest, pseudonym, transform
 from libcrm.tooling.simulate import simulate
 
 FIRST_DAY = date(2026, 3, 16)
@@ -61,17 +60,10 @@ def truth_by_user_key(truth: dict, key: bytes) -> dict[str, dict]:
 @contextmanager
 def separate_dbt_folders(folder: Path):
     """Point dbt's target and log folders into ``folder``, apart from any other dbt run."""
-    saved = {name: os.environ.get(name) for name in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
-    os.environ["DBT_TARGET_PATH"] = str(folder / "target")
-    os.environ["DBT_LOG_PATH"] = str(folder / "logs")
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_TARGET_PATH", str(folder / "target"))
+        patch.setenv("DBT_LOG_PATH", str(folder / "logs"))
         yield folder
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.fixture(scope="module")
@@ -246,12 +238,8 @@ def test_docs_describe_the_grain_and_every_column_of_each_mart(library, dbt_path
     for name, value in transform.dbt_environment(library["url"]).items():
         monkeypatch.setenv(name, value)
     target = dbt_paths / "docs"
-    project = [
-        "--project-dir",
-        str(transform.DBT_PROJECT),
-        "--profiles-dir",
-        str(transform.DBT_PROJECT),
-    ]
+    folder = str(config.dbt_project_dir())
+    project = ["--project-dir", folder, "--profiles-dir", folder]
     args = ["docs", "generate", "--vars", as_of(LAST_DAY), "--target-path", str(target)]
     outcome = dbtRunner().invoke([*args, *project])
     assert outcome.success, outcome.exception

@@ -14,38 +14,15 @@ import pytest
 from expectations import runner, suites
 from libcrm import ingest
 
+# The export headers, as the simulator writes them (tests/test_simulate.py checks them against
+# docs/sources.md).
+from libcrm.tooling.simulate.export import GATE_COLUMNS, ITEM_COLUMNS, LOAN_COLUMNS, PATRON_COLUMNS
+
 INITIAL = date(2026, 3, 2)
 DAYS = [INITIAL + timedelta(days=n) for n in range(5)]  # the initial export, then 4 nights
 SPIKE_DAY = INITIAL + timedelta(days=5)
 PASSAGES_PER_DAY = 40
 PATRONS = 20
-
-PATRON_HEADER = [
-    "patron_id",
-    "barcode",
-    "name",
-    "email",
-    "birth_date",
-    "category",
-    "department",
-    "enrolled_year",
-    "registered_on",
-    "expires_on",
-    "opt_out",
-]
-ITEM_HEADER = [
-    "item_id",
-    "barcode",
-    "title",
-    "author",
-    "call_number",
-    "clc_class",
-    "material_type",
-    "status",
-    "acquired_on",
-]
-LOAN_HEADER = ["loan_id", "patron_id", "item_id", "checkout_at", "due_at", "returned_at"]
-GATE_HEADER = ["card_number", "timestamp", "direction", "gate_id"]
 
 
 def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
@@ -89,12 +66,12 @@ def _export_day(landing: Path, day: date, passages: list[list[object]]) -> None:
     ils, gate = landing / "ils" / day.isoformat(), landing / "gate" / day.isoformat()
     noon = datetime.combine(day, datetime.min.time()) + timedelta(hours=12)
     if day == INITIAL:
-        _write(ils / "patrons.csv", PATRON_HEADER, [_patron(n) for n in range(PATRONS)])
+        _write(ils / "patrons.csv", PATRON_COLUMNS, [_patron(n) for n in range(PATRONS)])
         items = [
             [f"I{n:04d}", "", f"Book {n}", "", "", "I", "book", "available", "2020-01-01"]
             for n in range(10)
         ]
-        _write(ils / "items.csv", ITEM_HEADER, items)
+        _write(ils / "items.csv", ITEM_COLUMNS, items)
         # The initial export holds history: loans from last year are expected, not late.
         history = datetime(2025, 10, 1, 10)
         loans = [
@@ -106,8 +83,8 @@ def _export_day(landing: Path, day: date, passages: list[list[object]]) -> None:
             [f"L{day.day:02d}{n:02d}", f"P{n:04d}", f"I{n % 10:04d}", _stamp(noon), "", ""]
             for n in range(8)
         ]
-    _write(ils / "loans.csv", LOAN_HEADER, loans)
-    _write(gate / "gate_log.csv", GATE_HEADER, passages)
+    _write(ils / "loans.csv", LOAN_COLUMNS, loans)
+    _write(gate / "gate_log.csv", GATE_COLUMNS, passages)
 
 
 def _ingest(url: str, landing: Path, day: date) -> None:

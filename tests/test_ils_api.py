@@ -29,15 +29,26 @@ LOCAL, UTC = ZoneInfo(ils_api.LIBRARY_TIMEZONE), ZoneInfo("UTC")
 LIMIT = 40  # small pages, so every file spans many of them
 TIMEOUT = 0.5  # the client's patience in these tests ...
 SLOW = 1.5  # ... and how long the slow page takes (once)
-FOLIO_STATUS = {"available": "Available", "on_loan": "Checked out", "lost": "Declared lost",
-                "withdrawn": "Withdrawn", "not_for_loan": "Restricted"}  # fmt: skip
+FOLIO_STATUS = {
+    "available": "Available",
+    "on_loan": "Checked out",
+    "lost": "Declared lost",
+    "withdrawn": "Withdrawn",
+    "not_for_loan": "Restricted",
+}
 # Waiting holds take turns among FOLIO's open statuses, so each is read back as waiting.
-FOLIO_HOLD_STATUS = {"waiting": ("Open - Not yet filled", "Open - Awaiting pickup",
-                                 "Open - In transit"),
-                     "filled": ("Closed - Filled",), "expired": ("Closed - Pickup expired",),
-                     "cancelled": ("Closed - Cancelled",)}  # fmt: skip
-FOLIO_REQUEST_STATUS = {"pending": "Pending", "ordered": "Ordered", "purchased": "Received",
-                        "rejected": "Rejected"}  # fmt: skip
+FOLIO_HOLD_STATUS = {
+    "waiting": ("Open - Not yet filled", "Open - Awaiting pickup", "Open - In transit"),
+    "filled": ("Closed - Filled",),
+    "expired": ("Closed - Pickup expired",),
+    "cancelled": ("Closed - Cancelled",),
+}
+FOLIO_REQUEST_STATUS = {
+    "pending": "Pending",
+    "ordered": "Ordered",
+    "purchased": "Received",
+    "rejected": "Rejected",
+}
 HOLDS_PATH, PURCHASES_PATH = "/request-storage/requests", "/libcrm/purchase-requests"
 ILS_FILES = ("patrons.csv", "items.csv", "loans.csv", "holds.csv", "purchase_requests.csv")
 
@@ -55,27 +66,49 @@ def folio_records(kind: str, row: dict, updated: str) -> dict:
     meta = {"updatedDate": updated}
     if kind == "users":
         first, _, last = row["name"].partition(" ")
-        return {"id": row["patron_id"], "barcode": row["barcode"], "active": True,
-                "personal": {"firstName": first, "lastName": last, "email": row["email"],
-                             "dateOfBirth": utc(row["birth_date"])},
-                "patronGroup": row["category"], "departments": [row["department"]],
-                "enrollmentDate": utc(row["registered_on"]),
-                "expirationDate": utc(row["expires_on"]),
-                "customFields": {"enrolledYear": row["enrolled_year"] or None,
-                                 "optOut": row["opt_out"] == "true"}, "metadata": meta}  # fmt: skip
+        return {
+            "id": row["patron_id"],
+            "barcode": row["barcode"],
+            "active": True,
+            "personal": {
+                "firstName": first,
+                "lastName": last,
+                "email": row["email"],
+                "dateOfBirth": utc(row["birth_date"]),
+            },
+            "patronGroup": row["category"],
+            "departments": [row["department"]],
+            "enrollmentDate": utc(row["registered_on"]),
+            "expirationDate": utc(row["expires_on"]),
+            "customFields": {
+                "enrolledYear": row["enrolled_year"] or None,
+                "optOut": row["opt_out"] == "true",
+            },
+            "metadata": meta,
+        }
     if kind == "items":
         created = utc(row["acquired_on"] + " 10:00:00")
-        return {"id": row["item_id"], "barcode": row["barcode"], "title": row["title"],
-                "contributorNames": [{"name": row["author"]}] if row["author"] else [],
-                "effectiveCallNumberComponents": {"callNumber": row["call_number"]},
-                "customFields": {"clcClass": row["clc_class"]},
-                "materialType": {"name": row["material_type"]},
-                "status": {"name": FOLIO_STATUS[row["status"]]},
-                "metadata": {**meta, "createdDate": created}}  # fmt: skip
+        return {
+            "id": row["item_id"],
+            "barcode": row["barcode"],
+            "title": row["title"],
+            "contributorNames": [{"name": row["author"]}] if row["author"] else [],
+            "effectiveCallNumberComponents": {"callNumber": row["call_number"]},
+            "customFields": {"clcClass": row["clc_class"]},
+            "materialType": {"name": row["material_type"]},
+            "status": {"name": FOLIO_STATUS[row["status"]]},
+            "metadata": {**meta, "createdDate": created},
+        }
     if kind == "loans":
-        return {"id": row["loan_id"], "userId": row["patron_id"], "itemId": row["item_id"],
-                "loanDate": utc(row["checkout_at"]), "dueDate": utc(row["due_at"]),
-                "returnDate": utc(row["returned_at"]), "metadata": meta}  # fmt: skip
+        return {
+            "id": row["loan_id"],
+            "userId": row["patron_id"],
+            "itemId": row["item_id"],
+            "loanDate": utc(row["checkout_at"]),
+            "dueDate": utc(row["due_at"]),
+            "returnDate": utc(row["returned_at"]),
+            "metadata": meta,
+        }
     if kind == "requests":
         return folio_hold(row, meta)
     return folio_purchase_request(row, meta)
@@ -87,34 +120,56 @@ def folio_hold(row: dict, meta: dict) -> dict:
     number = int(row["hold_id"].lstrip("H"))  # varies the request type and the open status
     status, closed = row["status"], utc(row["closed_at"])
     open_or_closed = FOLIO_HOLD_STATUS[status]
-    return {"id": row["hold_id"], "requestType": ("Hold", "Recall", "Page")[number % 3],
-            "requestLevel": "Item", "requesterId": row["patron_id"], "itemId": row["item_id"],
-            "requestDate": utc(row["placed_at"]),
-            "status": open_or_closed[number % len(open_or_closed)],
-            "cancelledDate": closed if status == "cancelled" else None,
-            "awaitingPickupRequestClosedDate": closed if status in ("filled", "expired") else None,
-            "fulfilmentPreference": "Hold Shelf", "metadata": meta}  # fmt: skip
+    return {
+        "id": row["hold_id"],
+        "requestType": ("Hold", "Recall", "Page")[number % 3],
+        "requestLevel": "Item",
+        "requesterId": row["patron_id"],
+        "itemId": row["item_id"],
+        "requestDate": utc(row["placed_at"]),
+        "status": open_or_closed[number % len(open_or_closed)],
+        "cancelledDate": closed if status == "cancelled" else None,
+        "awaitingPickupRequestClosedDate": closed if status in ("filled", "expired") else None,
+        "fulfilmentPreference": "Hold Shelf",
+        "metadata": meta,
+    }
 
 
 def folio_purchase_request(row: dict, meta: dict) -> dict:
     """A purchase request in the record shape docs/sources.md asks a library to serve."""
     isbn = [{"productId": row["isbn"], "productIdType": "ISBN"}] if row["isbn"] else []
-    return {"id": row["request_id"], "requesterId": row["patron_id"],
-            "titleOrPackage": row["title"],
-            "contributors": [{"contributor": row["author"]}] if row["author"] else [],
-            "details": {"productIds": isbn}, "customFields": {"clcClass": row["clc_class"]},
-            "requestDate": utc(row["requested_at"]), "status": FOLIO_REQUEST_STATUS[row["status"]],
-            "decisionDate": utc(row["decided_at"]), "itemId": row["item_id"] or None,
-            "metadata": meta}  # fmt: skip
+    return {
+        "id": row["request_id"],
+        "requesterId": row["patron_id"],
+        "titleOrPackage": row["title"],
+        "contributors": [{"contributor": row["author"]}] if row["author"] else [],
+        "details": {"productIds": isbn},
+        "customFields": {"clcClass": row["clc_class"]},
+        "requestDate": utc(row["requested_at"]),
+        "status": FOLIO_REQUEST_STATUS[row["status"]],
+        "decisionDate": utc(row["decided_at"]),
+        "itemId": row["item_id"] or None,
+        "metadata": meta,
+    }
 
 
 class FolioLibrary:
     """The API's state: every record in its latest state up to a day, with faults to inject."""
 
-    FILES = {"users": "patrons.csv", "items": "items.csv", "loans": "loans.csv",
-             "requests": "holds.csv", "purchaseRequests": "purchase_requests.csv"}  # fmt: skip
-    PATHS = {"/users": "users", "/inventory/items": "items", "/circulation/loans": "loans",
-             HOLDS_PATH: "requests", PURCHASES_PATH: "purchaseRequests"}  # fmt: skip
+    FILES = {
+        "users": "patrons.csv",
+        "items": "items.csv",
+        "loans": "loans.csv",
+        "requests": "holds.csv",
+        "purchaseRequests": "purchase_requests.csv",
+    }
+    PATHS = {
+        "/users": "users",
+        "/inventory/items": "items",
+        "/circulation/loans": "loans",
+        HOLDS_PATH: "requests",
+        PURCHASES_PATH: "purchaseRequests",
+    }
 
     def __init__(self, landing: Path) -> None:
         self.landing = landing
@@ -291,10 +346,15 @@ def test_an_api_without_purchase_requests_still_delivers_the_rest(server, tmp_pa
 
 def test_request_statuses_and_closing_times_map_onto_the_export_vocabulary():
     holds, purchases = (e for e in ils_api.ENDPOINTS if e.path in (HOLDS_PATH, PURCHASES_PATH))
-    request = {"id": "H1", "requesterId": "P1", "itemId": "I1",
-               "requestDate": "2026-03-16T01:00:00.000Z",
-               "metadata": {"updatedDate": "2026-03-16T04:00:00.000Z"}}  # fmt: skip
+    request = {
+        "id": "H1",
+        "requesterId": "P1",
+        "itemId": "I1",
+        "requestDate": "2026-03-16T01:00:00.000Z",
+        "metadata": {"updatedDate": "2026-03-16T04:00:00.000Z"},
+    }
     pickup, cancelled = "2026-03-16T02:00:00.000Z", "2026-03-16T03:00:00.000Z"
+    # A table, one case per row, kept as laid out (the formatter would split the long rows).
     cases = [  # FOLIO status, closing dates -> status, filled_at, closed_at (local time)
         ("Open - Awaiting delivery", {}, "waiting", "", ""),
         ("Closed - Filled", {"awaitingPickupRequestClosedDate": pickup},
@@ -310,10 +370,17 @@ def test_request_statuses_and_closing_times_map_onto_the_export_vocabulary():
         row = holds.row({**request, **dates, "status": folio}, LOCAL)
         assert row == ["H1", "P1", "I1", "2026-03-16 09:00:00", status, filled, closed], folio
 
-    suggestion = {"id": "R1", "requesterId": "P1", "titleOrPackage": "Three Body",
-                  "details": {"productIds": [{"productId": "9787536692930"}]}}  # fmt: skip
-    for folio, status in [("Fully Received", "purchased"), ("Awaiting Receipt", "ordered"),
-                          ("Cancelled", "Cancelled")]:  # fmt: skip
+    suggestion = {
+        "id": "R1",
+        "requesterId": "P1",
+        "titleOrPackage": "Three Body",
+        "details": {"productIds": [{"productId": "9787536692930"}]},
+    }
+    for folio, status in [
+        ("Fully Received", "purchased"),
+        ("Awaiting Receipt", "ordered"),
+        ("Cancelled", "Cancelled"),
+    ]:
         row = purchases.row({**suggestion, "status": folio}, LOCAL)
         assert row == ["R1", "P1", "Three Body", "", "9787536692930", "", "", status, "", ""]
 
@@ -340,14 +407,19 @@ def test_pulled_files_load_like_exports(server, exports, tmp_path, warehouse_url
     assert [r.entity for r in results] == [name.removesuffix(".csv") for name in ILS_FILES]
     assert all(r.rows_read == r.rows_loaded + r.rows_quarantined > 0 for r in results)
     assert {r.entity: r.rows_quarantined for r in results} == {
-        "patrons": 0, "items": 0, "loans": 0, "holds": 1, "purchase_requests": 1
-    }  # fmt: skip
+        "patrons": 0,
+        "items": 0,
+        "loans": 0,
+        "holds": 1,
+        "purchase_requests": 1,
+    }
     with psycopg.connect(warehouse_url) as conn:
         query = "select file, content, reason from quarantine.rejected_rows"
         refused = sorted(conn.execute(query).fetchall())
     assert [(Path(file).name, content.split(",")[0]) for file, content, _ in refused] == [
-        ("holds.csv", unassigned), ("purchase_requests.csv", cancelled)
-    ]  # fmt: skip
+        ("holds.csv", unassigned),
+        ("purchase_requests.csv", cancelled),
+    ]
     assert "item_id" in refused[0][2] and "'Cancelled'" in refused[1][2]
 
     # Everything else is the simulator's own export, under the same pseudonyms.

@@ -70,12 +70,24 @@ def replaced(warehouse_url, tmp_path_factory):
     )
     registrations = {
         "registrations": [
-            {"registration_id": 89001, "event_id": 1201, "barcode": "2023000002",
-             "registered_at": "2026-03-17 10:00:00", "attendance": "unknown", "rating": None},
-            {"registration_id": 89002, "event_id": 1201, "barcode": "2022000003",
-             "registered_at": "2026-03-17 10:05:00", "attendance": "unknown", "rating": None},
+            {
+                "registration_id": 89001,
+                "event_id": 1201,
+                "barcode": "2023000002",
+                "registered_at": "2026-03-17 10:00:00",
+                "attendance": "unknown",
+                "rating": None,
+            },
+            {
+                "registration_id": 89002,
+                "event_id": 1201,
+                "barcode": "2022000003",
+                "registered_at": "2026-03-17 10:05:00",
+                "attendance": "unknown",
+                "rating": None,
+            },
         ]
-    }  # fmt: skip
+    }
     _write(landing, "events", LATE, "registrations.json", json.dumps(registrations))
     late = ingest.ingest_source("gate", LATE, warehouse_url, landing)
     late += ingest.ingest_source("events", LATE, warehouse_url, landing)
@@ -121,8 +133,13 @@ def test_a_late_file_keeps_every_card_with_its_holder_of_that_day(replaced):
 def test_a_card_no_patron_held_on_the_day_is_quarantined_saying_what_would_help(replaced, tmp_path):
     url, _ = replaced
     after = date(2026, 3, 19)
-    _write(tmp_path, "gate", after, "gate_log.csv",
-           GATE_HEADER + "2023000002,2026-03-19 08:00:00,in,G1\n")  # fmt: skip
+    _write(
+        tmp_path,
+        "gate",
+        after,
+        "gate_log.csv",
+        GATE_HEADER + "2023000002,2026-03-19 08:00:00,in,G1\n",
+    )
     ingest.ingest_source("gate", after, url, tmp_path)
     with psycopg.connect(url) as conn:
         (reason,) = conn.execute(

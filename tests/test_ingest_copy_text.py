@@ -8,8 +8,18 @@ import pytest
 
 from libcrm.ingest.chunks import COPY_OPTIONS, copy_escape
 
-AWKWARD = ["plain", "a,b", "tab\there", "line\nbreak", "carriage\rreturn", "back\\slash",
-           "\\N", "\\.", "\\t\\n", ",\t\\\r\n"]  # fmt: skip
+AWKWARD = [
+    "plain",
+    "a,b",
+    "tab\there",
+    "line\nbreak",
+    "carriage\rreturn",
+    "back\\slash",
+    "\\N",
+    "\\.",
+    "\\t\\n",
+    ",\t\\\r\n",
+]
 
 
 @pytest.mark.parametrize("options", [COPY_OPTIONS, "format text"], ids=["raw", "quarantine"])

@@ -20,10 +20,18 @@ FAST_DAY, SLOW_DAY = date(2026, 6, 1), date(2026, 6, 2)
 ROWS = 3 * loader.CHUNK_ROWS + 123  # several chunks, the last one partial
 PATRONS = 300
 SEED = 20260601
-BAD_MOMENTS = ["2026-02-29 10:00:00", "2024-02-30 10:00:00", "2026-03-16 24:00:00",
-               "2026-03-16T09:00:00", "2026-03-16 09:00:60", "0000-01-01 00:00:00",
-               "2026-3-16 09:00:00", "２０２６-03-16 09:00:00", "not a time",
-               "2026-03-16 09:00:00.5"]  # fmt: skip
+BAD_MOMENTS = [
+    "2026-02-29 10:00:00",
+    "2024-02-30 10:00:00",
+    "2026-03-16 24:00:00",
+    "2026-03-16T09:00:00",
+    "2026-03-16 09:00:60",
+    "0000-01-01 00:00:00",
+    "2026-3-16 09:00:00",
+    "２０２６-03-16 09:00:00",
+    "not a time",
+    "2026-03-16 09:00:00.5",
+]
 PLAIN_PICKS = (0, 1, 6, 9)  # the oddities of ``_odd`` that keep a line plain
 PLAIN_FROM = ROWS // 3  # layout oddities only before this row, so later blocks stay plain
 GOOD_ODD_MOMENTS = ["2024-02-29 23:59:59", " 2026-03-16 09:00:00", "2026-03-16 09:00:00\u3000"]
@@ -62,13 +70,17 @@ def _odd(rng: random.Random, fields: list[str], moment_column: int, plain: bool)
 
 
 def _files(rng: random.Random) -> dict[tuple[str, str], str]:
-    patrons = ["patron_id,barcode,name,email,birth_date,category,department,enrolled_year,"
-               "registered_on,expires_on,opt_out"]  # fmt: skip
+    patrons = [
+        "patron_id,barcode,name,email,birth_date,category,department,enrolled_year,"
+        "registered_on,expires_on,opt_out"
+    ]
     flags = ["true", "false", "yes", "no", "TRUE", "0", "1", "t", "F", "Yes"]
     years = ["2024"] * 20 + ["+0042", "007", "", "-3"]
     for n in range(PATRONS):  # valid, in every spelling the parsers accept
-        patrons.append(f"P{n},C{n},Name {n},,2000-02-29,staff,Dept,{rng.choice(years)},"
-                       f"2024-09-01,,{rng.choice(flags)}")  # fmt: skip
+        patrons.append(
+            f"P{n},C{n},Name {n},,2000-02-29,staff,Dept,{rng.choice(years)},"
+            f"2024-09-01,,{rng.choice(flags)}"
+        )
     for n in range(PATRONS, PATRONS + 30):  # refused; nothing else refers to them
         wrong = [
             ("Staff", "2024", "1999-01-01"),
@@ -76,8 +88,9 @@ def _files(rng: random.Random) -> dict[tuple[str, str], str]:
             ("staff", "20x4", "1999-01-01"),
             ("staff", "2024", "1999-02-29"),
         ][n % 4]
-        patrons.append(f"P{n},C{n},Name {n},,{wrong[2]},{wrong[0]},Dept,{wrong[1]},"
-                       "2024-09-01,,true")  # fmt: skip
+        patrons.append(
+            f"P{n},C{n},Name {n},,{wrong[2]},{wrong[0]},Dept,{wrong[1]},2024-09-01,,true"
+        )
     patrons.append(patrons[5])  # the same patron twice
     gate = ["card_number,timestamp,direction,gate_id"]
     loans = ["loan_id,patron_id,item_id,checkout_at,due_at,returned_at"]
@@ -90,8 +103,14 @@ def _files(rng: random.Random) -> dict[tuple[str, str], str]:
         odd = rng.random() < 0.002
         gate.append(_odd(rng, fields, 1, n >= PLAIN_FROM) if odd else ",".join(fields))
         loan = f"L{n}" if rng.random() > 0.0005 else f"L{rng.randrange(n + 1)}"  # a repeat
-        fields = [loan, f"P{rng.randrange(PATRONS)}", f"I{n}", _moment(rng),
-                  _moment(rng), rng.choice(["", _moment(rng)])]  # fmt: skip
+        fields = [
+            loan,
+            f"P{rng.randrange(PATRONS)}",
+            f"I{n}",
+            _moment(rng),
+            _moment(rng),
+            rng.choice(["", _moment(rng)]),
+        ]
         if n >= PLAIN_FROM and n % 2000 == 1000:
             fields[4] = BAD_MOMENTS[n // 2000 % 2]
         odd = rng.random() < 0.002
@@ -221,12 +240,18 @@ def test_bulk_judging_accepts_only_what_the_column_rules_accept():
     """A value loaded as it is must be one its rule's parser accepts: sweep every day of the
     Gregorian corner cases and every clock time through the bulk line judge."""
     years = [1, 4, 100, 400, 1900, 2000, 2023, 2024, 2100, 9999]
-    samples = [f"{y:04d}-{m:02d}-{d:02d}" for y in [0, *years] for m in range(14)
-               for d in range(33)]  # fmt: skip
-    samples += [f"{day_} {h:02d}:{m:02d}:{s:02d}" for day_ in ("2024-02-29", "2023-02-29")
-                for h in (0, 9, 23, 24, 99) for m in (0, 59, 60) for s in (0, 59, 60)]  # fmt: skip
-    samples += ["0", "+7", "-7", "007", "999999999", "2147483648", "1e3", "٣", "yes", "Yes",
-                "TRUE", "tRUE", "yeſ", "on", "t", "T"]  # fmt: skip
+    samples = [
+        f"{y:04d}-{m:02d}-{d:02d}" for y in [0, *years] for m in range(14) for d in range(33)
+    ]
+    samples += [
+        f"{day_} {h:02d}:{m:02d}:{s:02d}"
+        for day_ in ("2024-02-29", "2023-02-29")
+        for h in (0, 9, 23, 24, 99)
+        for m in (0, 59, 60)
+        for s in (0, 59, 60)
+    ]
+    samples += ["0", "+7", "-7", "007", "999999999", "2147483648", "1e3", "٣"]  # integers
+    samples += ["yes", "Yes", "TRUE", "tRUE", "yeſ", "on", "t", "T"]  # booleans
     for rule in (day, timestamp, integer, boolean):
         accepted = 0
         for value in samples:
@@ -262,6 +287,7 @@ def test_text_shape_is_a_value_without_comma_line_end_or_outer_whitespace():
     for length in range(6):
         for letters in itertools.product(alphabet, repeat=length):
             value = "".join(letters)
-            wanted = (value != "" and value == value.strip() and "," not in value
-                      and "\n" not in value)  # fmt: skip
+            wanted = (
+                value != "" and value == value.strip() and "," not in value and "\n" not in value
+            )
             assert bool(pattern.fullmatch(value)) == wanted, repr(value)

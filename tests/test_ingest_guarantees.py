@@ -23,8 +23,16 @@ from tests.conftest import LANDING
 from tests.test_simulate import TINY
 
 ILS_FIXTURE = LANDING / "ils" / "2026-03-16"
-RAW_TABLES = ("patrons", "items", "loans", "holds", "purchase_requests", "gate_passages",
-              "events", "event_registrations")  # fmt: skip
+RAW_TABLES = (
+    "patrons",
+    "items",
+    "loans",
+    "holds",
+    "purchase_requests",
+    "gate_passages",
+    "events",
+    "event_registrations",
+)
 KILL_TEST_ROWS = 400_000  # enough gate rows that the COPY is still running when it is killed
 COPY_STARTED_ROWS = 1_000  # kill only once this many rows went into the COPY
 

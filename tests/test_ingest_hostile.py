@@ -38,7 +38,8 @@ OVERSIZED = "x" * 2_000_000  # beyond the CSV field limit: the row is quarantine
 INJECTION = "2026-05-01 10:00:00'); drop table raw.loans; --"
 
 # Per entity: a valid record for row n, the column poisoned with each value, its raw column,
-# and a typed column that gets an injection attempt instead of a valid value.
+# and a typed column that gets an injection attempt instead of a valid value. A table, one
+# entity per entry: the formatter would spread each over a dozen lines.
 BASE = {
     "patrons": (lambda n: {"patron_id": f"HP{n}", "barcode": f"HB{n}", "category": "staff",
                            "registered_on": "2026-01-01", "opt_out": "false"},

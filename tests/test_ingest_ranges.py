@@ -26,13 +26,18 @@ def _registrations(day: date) -> str:
     return json.dumps(
         {
             "registrations": [
-                {"registration_id": f"{day:%m%d}-{n}", "event_id": 1201,
-                 "barcode": "2023000001", "registered_at": "2026-03-12 10:31:00",
-                 "attendance": "attended", "rating": rating}
+                {
+                    "registration_id": f"{day:%m%d}-{n}",
+                    "event_id": 1201,
+                    "barcode": "2023000001",
+                    "registered_at": "2026-03-12 10:31:00",
+                    "attendance": "attended",
+                    "rating": rating,
+                }
                 for n, rating in enumerate(RATINGS)
             ]
         }
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from expectations.runner import CriticalValidationError
-from libcrm import pipeline, transform
+from libcrm import config, pipeline, transform
 from libcrm.tooling.simulate import simulate
 
 FIRST_DAY = date(2026, 3, 16)
@@ -119,11 +119,12 @@ def test_an_unknown_segment_label_stops_the_night_before_publishing(
     """dbt checks labels against its vocabulary seed: a segment the seed does not list fails
     the build, so the marts are never validated or published."""
     project = tmp_path / "dbt_project"
-    shutil.copytree(transform.DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs"))
+    checkout = config.dbt_project_dir()
+    shutil.copytree(checkout, project, ignore=shutil.ignore_patterns("target", "logs"))
     seed = project / "seeds" / "crm_vocabulary.csv"
     kept = [line for line in seed.read_text().splitlines() if not line.startswith("value_segment,")]
     seed.write_text("\n".join(kept) + "\n")
-    monkeypatch.setattr(transform, "DBT_PROJECT", project)
+    monkeypatch.setenv("LIBCRM_DBT_PROJECT_DIR", str(project))
     before = _portal(library["url"])
     with pytest.raises(transform.TransformError, match=r"in_vocabulary_\w*value_segment"):
         _night(NEXT_DAY, "unknown-segment")

@@ -38,7 +38,7 @@ def _keys(url):
     user_keys = {
         table: f"select distinct user_key from raw.{table}"  # noqa: S608
         for table in ("patrons", "loans")
-    }  # fmt: skip
+    }
     for table, card in (("gate_passages", "card_number"), ("event_registrations", "barcode")):
         holder = identity.card_holder_join("keyed", card)
         user_keys[table] = f"select distinct cards.user_key from raw.{table} as keyed {holder}"  # noqa: S608

@@ -147,9 +147,13 @@ def test_every_export_day_has_the_eight_documented_files(library: Library) -> No
 def test_csv_headers_are_exactly_the_documented_columns(library: Library) -> None:
     documented = documented_columns()
     assert set(documented) == {
-        "patrons.csv", "items.csv", "loans.csv", "holds.csv", "purchase_requests.csv",
+        "patrons.csv",
+        "items.csv",
+        "loans.csv",
+        "holds.csv",
+        "purchase_requests.csv",
         "gate_log.csv",
-    }  # fmt: skip
+    }
     for day in EXPORT_DAYS:
         for source, names in CSV_FILES.items():
             for name in names:
@@ -161,17 +165,32 @@ def test_csv_headers_are_exactly_the_documented_columns(library: Library) -> Non
 def test_json_files_have_the_documented_shape(library: Library) -> None:
     events = read_array(library.landing / "events" / FIRST_DAY.isoformat() / "events.json")
     assert set(events[0]) == {
-        "id", "title", "category", "start", "end", "location", "seats", "registration"
-    }  # fmt: skip
+        "id",
+        "title",
+        "category",
+        "start",
+        "end",
+        "location",
+        "seats",
+        "registration",
+    }
     assert {event["category"]["name"] for event in events} <= {
-        "lecture", "reading_club", "workshop", "reading_festival"
-    }  # fmt: skip
+        "lecture",
+        "reading_club",
+        "workshop",
+        "reading_festival",
+    }
     assert all(isinstance(event["registration"], bool) for event in events)
     path = library.landing / "events" / FIRST_DAY.isoformat() / "registrations.json"
     registrations = read_array(path)
     assert set(registrations[0]) == {
-        "registration_id", "event_id", "barcode", "registered_at", "attendance", "rating"
-    }  # fmt: skip
+        "registration_id",
+        "event_id",
+        "barcode",
+        "registered_at",
+        "attendance",
+        "rating",
+    }
     assert {r["attendance"] for r in registrations} == {"attended", "no_show", "unknown"}
     assert {r["rating"] for r in registrations} <= {None, 1, 2, 3, 4, 5}
 

@@ -237,9 +237,17 @@ def measure(conn: psycopg.Connection, campaign_id: int, night: date) -> Campaign
         if contacted and control:
             interval = difference_interval(contacted_reached, contacted, control_reached, control)
         result = CampaignResult(
-            campaign_id, night, window_start, last_day, contacted, contacted_reached,
-            control, control_reached, *interval, final=night >= window_end,
-        )  # fmt: skip
+            campaign_id,
+            night,
+            window_start,
+            last_day,
+            contacted,
+            contacted_reached,
+            control,
+            control_reached,
+            *interval,
+            final=night >= window_end,
+        )
         _store(conn, result)
     return result
 
@@ -257,11 +265,17 @@ def _store(conn: psycopg.Connection, result: CampaignResult) -> None:
             ci_high = excluded.ci_high, measured_at = now()
         """,
         [
-            result.campaign_id, result.night, result.contacted, result.contacted_reached,
-            result.control, result.control_reached, result.difference, result.ci_low,
+            result.campaign_id,
+            result.night,
+            result.contacted,
+            result.contacted_reached,
+            result.control,
+            result.control_reached,
+            result.difference,
+            result.ci_low,
             result.ci_high,
         ],
-    )  # fmt: skip
+    )
     if result.final:
         conn.execute(
             "update workspace.campaigns set status = 'measured' where campaign_id = %s",

@@ -93,8 +93,10 @@ class ChunkJudge:
     ) -> None:
         position = {name: index for index, name in enumerate(header)}
         self.plans = [_Plan(column, position.get(column.name, -1)) for column in entity.columns]
-        self.unique = [(entity.names.index(column), found) for column, found in
-                       zip(entity.unique, seen, strict=True)]  # fmt: skip
+        self.unique = [
+            (entity.names.index(column), found)
+            for column, found in zip(entity.unique, seen, strict=True)
+        ]
         self.key = entity.names.index(entity.key) if entity.key else -1
         self.keys = keys
         # Columns whose values the judge needs: unique ones and the key.

@@ -19,26 +19,44 @@ from libcrm.ingest.sources import HOLDS, ITEMS, LOANS, PATRONS, PURCHASE_REQUEST
 # FOLIO item status names -> the statuses of items.csv (anything else is passed through, so
 # the loader quarantines it with a reason instead of it being silently remapped).
 ITEM_STATUS = {
-    "Available": "available", "Checked out": "on_loan", "Awaiting pickup": "on_loan",
-    "In transit": "on_loan", "Declared lost": "lost", "Aged to lost": "lost", "Missing": "lost",
-    "Withdrawn": "withdrawn", "Restricted": "not_for_loan", "Unavailable": "not_for_loan",
-}  # fmt: skip
+    "Available": "available",
+    "Checked out": "on_loan",
+    "Awaiting pickup": "on_loan",
+    "In transit": "on_loan",
+    "Declared lost": "lost",
+    "Aged to lost": "lost",
+    "Missing": "lost",
+    "Withdrawn": "withdrawn",
+    "Restricted": "not_for_loan",
+    "Unavailable": "not_for_loan",
+}
 # FOLIO request statuses -> the statuses of holds.csv. Every request type (Hold, Recall, Page)
 # is a patron waiting for a particular copy, so all of them are holds.
 HOLD_STATUS = {
-    "Open - Not yet filled": "waiting", "Open - Awaiting pickup": "waiting",
-    "Open - In transit": "waiting", "Open - Awaiting delivery": "waiting",
-    "Closed - Filled": "filled", "Closed - Unfilled": "expired",
-    "Closed - Pickup expired": "expired", "Closed - Cancelled": "cancelled",
-}  # fmt: skip
+    "Open - Not yet filled": "waiting",
+    "Open - Awaiting pickup": "waiting",
+    "Open - In transit": "waiting",
+    "Open - Awaiting delivery": "waiting",
+    "Closed - Filled": "filled",
+    "Closed - Unfilled": "expired",
+    "Closed - Pickup expired": "expired",
+    "Closed - Cancelled": "cancelled",
+}
 # Purchase request statuses (named like FOLIO order lines' receipt statuses where one fits)
 # -> the statuses of purchase_requests.csv.
 REQUEST_STATUS = {
-    "Pending": "pending", "Ordered": "ordered", "Awaiting Receipt": "ordered",
-    "Received": "purchased", "Fully Received": "purchased", "Rejected": "rejected",
-}  # fmt: skip
-STATUS_NAMES = {"item_status": ITEM_STATUS, "hold_status": HOLD_STATUS,
-                "request_status": REQUEST_STATUS}  # fmt: skip
+    "Pending": "pending",
+    "Ordered": "ordered",
+    "Awaiting Receipt": "ordered",
+    "Received": "purchased",
+    "Fully Received": "purchased",
+    "Rejected": "rejected",
+}
+STATUS_NAMES = {
+    "item_status": ITEM_STATUS,
+    "hold_status": HOLD_STATUS,
+    "request_status": REQUEST_STATUS,
+}
 
 
 Field = str | Callable[[dict], object]  # a dotted path into the record, or a function of it
@@ -174,6 +192,11 @@ ENDPOINTS = (
     Endpoint("/inventory/items", "items", ITEMS, ITEM_FIELDS),
     Endpoint("/circulation/loans", "loans", LOANS, LOAN_FIELDS),
     Endpoint("/request-storage/requests", "requests", HOLDS, HOLD_FIELDS),
-    Endpoint("/libcrm/purchase-requests", "purchaseRequests", PURCHASE_REQUESTS,
-             PURCHASE_REQUEST_FIELDS, optional=True),
-)  # fmt: skip
+    Endpoint(
+        "/libcrm/purchase-requests",
+        "purchaseRequests",
+        PURCHASE_REQUESTS,
+        PURCHASE_REQUEST_FIELDS,
+        optional=True,
+    ),
+)

@@ -46,9 +46,12 @@ LIBRARY_TIMEZONE = "Asia/Shanghai"  # export times are local; the API speaks UTC
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 # Failures worth another try: timeouts, refused or dropped connections, truncated bodies.
 TRANSIENT_ERRORS = (
-    TimeoutError, urllib.error.URLError, ConnectionError, http.client.HTTPException,
+    TimeoutError,
+    urllib.error.URLError,
+    ConnectionError,
+    http.client.HTTPException,
     json.JSONDecodeError,
-)  # fmt: skip
+)
 
 
 class IlsApiError(RuntimeError):
@@ -211,8 +214,10 @@ def pull_day(
                 leftover.unlink(missing_ok=True)
             log.warning(
                 "%s answers 404 for %s: %s not written (see docs/sources.md to offer it)",
-                client.base_url, endpoint.path, endpoint.file_name,
-            )  # fmt: skip
+                client.base_url,
+                endpoint.path,
+                endpoint.file_name,
+            )
     return counts
 
 

@@ -126,13 +126,14 @@ class _Rows:
     ``spill`` as COPY text for ``quarantine.rejected_rows``."""
 
     def __init__(self, entity: Entity, source, name: str, batch_id: int, keys: Keys, spill):
-        self.source, self.name, self.batch_id, self.keys, self.spill = (
-            source, name, batch_id, keys, spill
-        )  # fmt: skip
+        self.source, self.name, self.batch_id = source, name, batch_id
+        self.keys, self.spill = keys, spill
         self.parse = entity.row_parser(source.header)
         seen: list[dict[str, int]] = [{} for _ in entity.unique]
-        self.unique = [(entity.names.index(column), column, found)
-                       for column, found in zip(entity.unique, seen, strict=True)]  # fmt: skip
+        self.unique = [
+            (entity.names.index(column), column, found)
+            for column, found in zip(entity.unique, seen, strict=True)
+        ]
         self.judge = ChunkJudge(entity, source.header, keys, seen)
         self.key = entity.names.index(entity.key) if entity.key else -1
         self.width = len(source.header)

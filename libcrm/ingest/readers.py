@@ -98,12 +98,15 @@ class PlainBlock:
     def rows(self) -> list[Row]:
         """The block as rows, for a closer look row by row; a line with another number of
         fields than ``width`` comes with the problem the CSV parser would name."""
-        commas = self.width - 1
         return [
-            (line, None, None if text.count(",") == commas else
-             _width_problem(text.count(",") + 1, self.width), text)
+            (line, None, _width_check(text.count(",") + 1, self.width), text)
             for line, text in zip(self.lines, self.texts, strict=True)
-        ]  # fmt: skip
+        ]
+
+
+def _width_check(fields: int, width: int) -> str | None:
+    """The CSV parser's problem with a line of ``fields`` fields, or None when it has ``width``."""
+    return None if fields == width else _width_problem(fields, width)
 
 
 def _width_problem(fields: int, width: int) -> str:

@@ -161,9 +161,7 @@ REGISTRATIONS = Entity(
 )
 
 # Load order matters: patrons first, so cards seen by gates and events resolve to a user_key.
-ENTITIES = (
-    PATRONS, ITEMS, LOANS, HOLDS, PURCHASE_REQUESTS, GATE_PASSAGES, EVENTS, REGISTRATIONS
-)  # fmt: skip
+ENTITIES = (PATRONS, ITEMS, LOANS, HOLDS, PURCHASE_REQUESTS, GATE_PASSAGES, EVENTS, REGISTRATIONS)
 BY_SOURCE = {
     source: tuple(entity for entity in ENTITIES if entity.source == source)
     for source in ("ils", "gate", "events")

@@ -23,8 +23,15 @@ from libcrm.pseudonym import (
 )
 
 SCHEMAS = (
-    "raw", "identity", "marts", "snapshots", "intermediate", "recsys", "quality", "workspace",
-)  # fmt: skip
+    "raw",
+    "identity",
+    "marts",
+    "snapshots",
+    "intermediate",
+    "recsys",
+    "quality",
+    "workspace",
+)
 
 
 class RotationError(RuntimeError):

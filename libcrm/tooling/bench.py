@@ -10,22 +10,24 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import platform
 import resource
-import shutil
-import subprocess
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from libcrm import config, db, settings
-from libcrm.tooling import localdb
+from libcrm.tooling import bench_report, localdb
+from libcrm.tooling.bench_references import (
+    copy_reference,
+    implicit_reference,
+    publish_reference,
+    wait_for_quiet,
+)
 
-RESULTS = config.PROJECT_ROOT / "bench" / "results"
 FIRST_DAY = date(2026, 3, 16)
 # The large library is a big university's two academic years (~2 M loans, ~20 M passages);
 # the smaller ones keep the simulator's default of one.
@@ -44,11 +46,6 @@ REFERENCE_STAGE = "reference: bare implicit fit + top 10"
 # Measured once per scale: the portal's goal is a million rows published in at most 60 s.
 PUBLISH_ROWS = 1_000_000
 PUBLISH_STAGE = f"reference: publish {PUBLISH_ROWS:,} rows"
-# Each stage and reference starts on a quiet server: after a stage that wrote millions of
-# rows, PostgreSQL's autovacuum would otherwise take one of the two cores from whatever is
-# measured next, and the comparison with the references would measure the vacuum.
-QUIET_POLL_SECONDS = 1.0
-QUIET_TIMEOUT_SECONDS = 900.0
 
 
 def _stage(name: str, day: date, env: dict, pipe) -> None:
@@ -100,82 +97,6 @@ def _peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def implicit_reference(day: date) -> tuple[int, dict[str, float]]:
-    """Bare implicit on the production matrix: fit, then top 10 for every row.
-
-    Returns the rows recommended and the seconds of each step; compare ``fit`` + ``recommend``
-    with ``books_train`` + ``books_recommend_all`` of the nightly recommend stage.
-
-    The same matrix (``recsys.resources.production_axes``) and ALS settings as the nightly
-    books step, without the department blend, class cap, explanations or fallbacks, so the two
-    times show libcrm's overhead.
-    """
-    import numpy as np
-
-    from recsys import resources
-    from recsys.models import Als
-    from recsys.warehouse import read_catalogue
-
-    with db.connect() as conn:
-        catalogue = read_catalogue(conn)
-    matrix = resources.production_axes(catalogue, day)[0].data.matrix
-    model = Als().implicit_model()
-    started = time.perf_counter()
-    model.fit(matrix, show_progress=False)
-    fitted = time.perf_counter()
-    rows = np.arange(matrix.shape[0])
-    ids, _ = model.recommend(rows, matrix[rows], N=10, filter_already_liked_items=True)
-    done = time.perf_counter()
-    return int(ids.size), {"fit": round(fitted - started, 3), "recommend": round(done - fitted, 3)}
-
-
-def publish_reference(day: date, rows: int) -> tuple[int, dict[str, float]]:
-    """Publish ``rows`` book recommendations (ten per patron) and as many history rows through
-    the nightly atomic publication, replacing the stage's portal tables.
-
-    Returns the rows published and the seconds of the publication alone (the rows are built
-    in memory first, as the nightly stage builds them).
-    """
-    from recsys.nightly import ACTIVITY_COLUMNS, RESOURCE_COLUMNS
-    from recsys.publish import Replacement, replace_all
-
-    version = f"als-{day:%Y%m%d}"
-    reason = "because you borrowed 《Introduction to Algorithms》"
-    books = [
-        (f"P{index // 10:07d}", index % 10 + 1, f"I{index % 200_000:07d}", 1.0 / (index % 10 + 1))
-        for index in range(rows)
-    ]
-    portal = [(*book, reason, day, version) for book in books]
-    history = [("resource", f"{index:032x}", *book[1:], day, version) for index, book in
-               enumerate(books)]  # fmt: skip
-    started = time.perf_counter()
-    with db.connect() as conn:
-        publication = replace_all(
-            conn,
-            [
-                Replacement(("portal", "resource_recommendations"), RESOURCE_COLUMNS, portal),
-                Replacement(("portal", "activity_recommendations"), ACTIVITY_COLUMNS, []),
-            ],
-            history,
-            day,
-        )
-    return publication.rows_written[0], {"publish": round(time.perf_counter() - started, 3)}
-
-
-def wait_for_quiet(database: str) -> float:
-    """Wait until no autovacuum worker runs on the server; return the seconds waited."""
-    started = time.perf_counter()
-    with psycopg.connect(database, autocommit=True) as conn:
-        while time.perf_counter() - started < QUIET_TIMEOUT_SECONDS:
-            busy = conn.execute(
-                "select count(*) from pg_stat_activity where backend_type = 'autovacuum worker'"
-            ).fetchone()[0]
-            if not busy:
-                break
-            time.sleep(QUIET_POLL_SECONDS)
-    return round(time.perf_counter() - started, 1)
-
-
 def _run_stage(name: str, day: date, env: dict) -> dict:
     waited = wait_for_quiet(env["LIBCRM_DATABASE_URL"])
     context = multiprocessing.get_context("spawn")
@@ -186,35 +107,6 @@ def _run_stage(name: str, day: date, env: dict) -> dict:
     if process.exitcode != 0:
         raise RuntimeError(f"benchmark stage {name} for {day} failed (exit {process.exitcode})")
     return {**receiver.recv(), "waited_for_autovacuum_s": waited}
-
-
-def copy_reference(database: str, landing: Path, day: date) -> dict | None:
-    """Time a bare ``psql \\copy`` of the day's gate log into a plain table (None without psql)."""
-    psql = shutil.which("psql")
-    gate_log = landing / "gate" / day.isoformat() / "gate_log.csv"
-    if psql is None or not gate_log.exists():
-        return None
-    with psycopg.connect(database, autocommit=True) as conn:
-        conn.execute(
-            "create table if not exists public.bench_copy (card_number text, passed_at timestamp,"
-            " direction text, gate_id text)"
-        )
-        conn.execute("truncate public.bench_copy")
-    waited = wait_for_quiet(database)
-    command = f"\\copy public.bench_copy from '{gate_log}' with (format csv, header true)"
-    started = time.perf_counter()
-    subprocess.run([psql, database, "-q", "-c", command], check=True)
-    seconds = time.perf_counter() - started
-    with psycopg.connect(database) as conn:
-        rows = conn.execute("select count(*) from public.bench_copy").fetchone()[0]
-        conn.execute("drop table public.bench_copy")
-    return {
-        "stage": "reference: psql \\copy gate_log.csv",
-        "seconds": round(seconds, 2),
-        "rows": rows,
-        "rows_per_second": round(rows / seconds, 1),
-        "waited_for_autovacuum_s": waited,
-    }
 
 
 def _reported(stage: dict) -> dict:
@@ -283,13 +175,7 @@ def bench_scale(scale: str, server_url: str) -> dict:
         "scale": scale,
         "simulated": simulated.line(),
         "simulate_seconds": simulate_seconds,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        **bench_report.measured_on(),
         "nights": nights,
     }
 
@@ -310,15 +196,14 @@ def _line(stage: dict) -> str:
 
 def run(scales: list[str]) -> int:
     """Benchmark each scale, write its JSON and print a table."""
+    results = config.checkout("the benchmark writes bench/results/") / "bench" / "results"
     server = _server_url()
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
     for scale in scales:
         print(f"==> benchmarking scale {scale}", flush=True)
         result = bench_scale(scale, server)
-        (RESULTS / f"{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
+        (results / f"{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
         for label, night in result["nights"].items():
             print(f"  {label} night: {night['total_seconds']} s", flush=True)
-    from libcrm.tooling import bench_report
-
-    print(f"results in {RESULTS}; tables in {bench_report.write(RESULTS)}")
+    print(f"results in {results}; tables in {bench_report.write(results)}")
     return 0

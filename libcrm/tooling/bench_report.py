@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from libcrm import config
 
-DOC = config.PROJECT_ROOT / "docs" / "benchmarks.md"
 SCALE_ORDER = ("small", "medium", "large")
 INTRO = """# Benchmarks
 
@@ -149,7 +151,22 @@ def render(results: Path) -> str:
     return "\n".join(parts)
 
 
-def write(results: Path, doc: Path = DOC) -> Path:
-    """Regenerate ``doc`` from ``results``."""
+def measured_on() -> dict:
+    """The machine a result is measured on, when, and how busy it was at the end: the fields
+    every result file carries for the pages this module renders."""
+    return {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def write(results: Path, doc: Path | None = None) -> Path:
+    """Regenerate ``doc`` (by default the checkout's ``docs/benchmarks.md``) from ``results``."""
+    doc = doc or config.checkout("the benchmark's tables are docs/") / "docs" / "benchmarks.md"
     doc.write_text(render(results))
     return doc

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import socket
 import statistics
@@ -19,7 +18,6 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import httpx
 
@@ -27,7 +25,6 @@ from libcrm import config, db
 from libcrm.tooling import bench_report
 from libcrm.workspace import accounts
 
-RESULTS = config.PROJECT_ROOT / "bench" / "results"
 BENCH_ACCOUNT = "bench.pages"
 GOAL_P95_MS = 300
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -136,6 +133,7 @@ def measure(url: str, rounds: int) -> dict[str, dict]:
 
 def run(scale: str, rounds: int = 30) -> int:
     """Measure the pages on the configured warehouse; write the results and the docs page."""
+    results = config.checkout("the benchmark writes bench/results/") / "bench" / "results"
     url = config.database_url()
     with db.connect(url) as conn:
         patrons = conn.execute("select count(*) from marts.dim_users").fetchone()[0]
@@ -147,17 +145,11 @@ def run(scale: str, rounds: int = 30) -> int:
         "rounds": rounds,
         "goal_p95_ms": GOAL_P95_MS,
         "pages": pages,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
-        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        **bench_report.measured_on(),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"workspace-{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS / f'workspace-{scale}.json'} and {bench_report.write(RESULTS)}")
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"workspace-{scale}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {results / f'workspace-{scale}.json'} and {bench_report.write(results)}")
     slow = [page for page, times in pages.items() if times["p95_ms"] > GOAL_P95_MS]
     bad = [page for page, times in pages.items() if times["status"] != 200]
     if bad:

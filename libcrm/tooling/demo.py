@@ -60,6 +60,8 @@ def run(scale: str = "small", days: int = 3) -> int:
     from libcrm.tooling.simulate import simulate
 
     started = time.monotonic()
+    # Before anything starts: the demo runs the checkout's DAG and keeps the truth beside it.
+    checkout = config.checkout("the demo runs dags/library_nightly.py")
     url = resolve_database()
     key_file = resolve_key_file()
     landing = config.landing_dir()
@@ -69,7 +71,7 @@ def run(scale: str = "small", days: int = 3) -> int:
     _step(f"simulating a {scale} library into {landing} ({days} nightly exports from {FIRST_DAY})")
     simulated = simulate(
         landing,
-        config.PROJECT_ROOT / "data" / "truth.json",
+        checkout / "data" / "truth.json",
         scale=scale,
         first_day=FIRST_DAY,
         days=days,

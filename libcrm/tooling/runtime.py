@@ -19,7 +19,7 @@ def pipeline_environment(database_url: str, landing: Path, key_file: Path | None
         "LIBCRM_LANDING_DIR": str(landing),
         # Airflow's own variable, not a libcrm setting: an Airflow home already chosen is kept.
         "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME", str(config.state_dir() / "airflow")),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(config.PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(config.checkout("the demo runs dags/") / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "OPENBLAS_NUM_THREADS": "1",
     }

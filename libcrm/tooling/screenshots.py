@@ -10,7 +10,6 @@ import shutil
 from libcrm import config, db
 from libcrm.tooling import bench_workspace
 
-OUT = config.PROJECT_ROOT / "docs" / "screenshots"
 ACCOUNT = "screenshots"
 
 
@@ -51,6 +50,8 @@ def take(url: str, width: int = 1280) -> list[str]:
             accounts.set_password(conn, ACCOUNT, password, "screenshots")
         else:
             accounts.create_account(conn, ACCOUNT, "admin", password, "screenshots", "Demo")
+    root = config.checkout("screenshots are written into docs/screenshots/")
+    out = root / "docs" / "screenshots"
     pages = _pages(url)
     port = bench_workspace.free_port()
     written = []
@@ -67,10 +68,10 @@ def take(url: str, width: int = 1280) -> list[str]:
                 page.goto(base + path)
                 page.wait_for_load_state("networkidle")
                 page.wait_for_timeout(300)  # plotly draws after the load event
-                target = OUT / f"{name}-{language}.png"
+                target = out / f"{name}-{language}.png"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(target), full_page=True)
-                written.append(str(target.relative_to(config.PROJECT_ROOT)))
+                written.append(str(target.relative_to(root)))
             page.close()
         browser.close()
     return written

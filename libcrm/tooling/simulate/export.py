@@ -22,19 +22,43 @@ from libcrm.tooling.simulate.vocab import GATE_IDS
 from libcrm.tooling.simulate.writers import write_csv, write_json_array
 
 PATRON_COLUMNS = [
-    "patron_id", "barcode", "name", "email", "birth_date", "category", "department",
-    "enrolled_year", "registered_on", "expires_on", "opt_out",
-]  # fmt: skip
+    "patron_id",
+    "barcode",
+    "name",
+    "email",
+    "birth_date",
+    "category",
+    "department",
+    "enrolled_year",
+    "registered_on",
+    "expires_on",
+    "opt_out",
+]
 ITEM_COLUMNS = [
-    "item_id", "barcode", "title", "author", "call_number", "clc_class", "material_type",
-    "status", "acquired_on",
-]  # fmt: skip
+    "item_id",
+    "barcode",
+    "title",
+    "author",
+    "call_number",
+    "clc_class",
+    "material_type",
+    "status",
+    "acquired_on",
+]
 LOAN_COLUMNS = ["loan_id", "patron_id", "item_id", "checkout_at", "due_at", "returned_at"]
 HOLD_COLUMNS = ["hold_id", "patron_id", "item_id", "placed_at", "status", "filled_at", "closed_at"]
 REQUEST_COLUMNS = [
-    "request_id", "patron_id", "title", "author", "isbn", "clc_class", "requested_at", "status",
-    "decided_at", "item_id",
-]  # fmt: skip
+    "request_id",
+    "patron_id",
+    "title",
+    "author",
+    "isbn",
+    "clc_class",
+    "requested_at",
+    "status",
+    "decided_at",
+    "item_id",
+]
 GATE_COLUMNS = ["card_number", "timestamp", "direction", "gate_id"]
 CHUNK_ROWS = 1_000_000  # rows formatted at once when streaming big files
 BEGINNING = np.iinfo(np.int64).min  # lower bound of the initial export's window

@@ -25,8 +25,18 @@ DECISION_DAYS = (2, 21)  # acquisitions decides on a request within this many da
 REJECTED_SHARE = 0.55  # of decided requests never bought: out of scope, too dear, held already
 ISBN_PREFIX = "9787"  # EAN prefix 978 with registration group 7 (China)
 
-REQUEST_COLUMNS = ("patron", "title", "author", "isbn", "clc_class", "requested", "decided",
-                   "arrived", "item", "outcome")  # fmt: skip
+REQUEST_COLUMNS = (
+    "patron",
+    "title",
+    "author",
+    "isbn",
+    "clc_class",
+    "requested",
+    "decided",
+    "arrived",
+    "item",
+    "outcome",
+)
 
 
 def simulate_requests(

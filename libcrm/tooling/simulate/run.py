@@ -26,8 +26,19 @@ from libcrm.tooling.simulate.vocab import DEPARTMENTS
 
 # One random stream per part of the world, so changing one part leaves the others as they were.
 # New streams go at the end: earlier ones keep their seeds, so existing exports stay the same.
-STREAMS = ("patrons", "leaders", "catalogue", "wishes", "followers", "desk", "attrition",
-           "gate", "events", "requests", "holds")  # fmt: skip
+STREAMS = (
+    "patrons",
+    "leaders",
+    "catalogue",
+    "wishes",
+    "followers",
+    "desk",
+    "attrition",
+    "gate",
+    "events",
+    "requests",
+    "holds",
+)
 
 
 # Wishes drawn per loan wanted in the first round: the desk turns many down (book already out,

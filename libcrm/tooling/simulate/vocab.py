@@ -26,10 +26,16 @@ class Subject:
         return "".join(character for character in self.prefix if character.isalpha())
 
 
+def _listed(words: str) -> tuple[str, ...]:
+    """The entries of a list written as one text, ``;`` between them."""
+    return tuple(word.strip() for word in words.split(";"))
+
+
 def _subject(code: str, prefix: str, digits: int, share: float, topics: str) -> Subject:
-    return Subject(code, prefix, digits, share, tuple(t.strip() for t in topics.split(";")))
+    return Subject(code, prefix, digits, share, _listed(topics))
 
 
+# A table, one subject per entry (code, prefix, digits, share, topics): kept as laid out.
 # fmt: off
 SUBJECTS: tuple[Subject, ...] = (
     _subject("TP", "TP3", 2, 0.12, "Machine Learning; Operating Systems; Database Systems; "
@@ -91,45 +97,41 @@ DEPARTMENT_SHARES: tuple[float, ...] = (0.14, 0.08, 0.07, 0.07, 0.12, 0.10, 0.08
 # Subjects anyone may pick up as a side interest.
 GENERAL_SUBJECTS: tuple[str, ...] = ("B", "I5", "G", "J", "K", "I2")
 
-# fmt: off
-FAMILY_NAMES: tuple[str, ...] = (
-    "Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun",
-    "Ma", "Zhu", "Hu", "Guo", "He", "Lin", "Gao", "Luo", "Zheng", "Liang", "Xie", "Song",
-    "Tang", "Han", "Feng", "Deng", "Cao", "Peng",
+FAMILY_NAMES: tuple[str, ...] = _listed(
+    "Wang; Li; Zhang; Liu; Chen; Yang; Huang; Zhao; Wu; Zhou; Xu; Sun; Ma; Zhu; Hu; Guo; He; Lin; "
+    "Gao; Luo; Zheng; Liang; Xie; Song; Tang; Han; Feng; Deng; Cao; Peng"
 )
-GIVEN_NAMES: tuple[str, ...] = (
-    "Wei", "Fang", "Na", "Xiuying", "Min", "Jing", "Li", "Qiang", "Lei", "Jun", "Yang", "Yong",
-    "Yan", "Jie", "Tao", "Ming", "Chao", "Xiulan", "Xia", "Ping", "Gang", "Hui", "Yu", "Hao",
-    "Xin", "Yi", "Zihan", "Yuxuan", "Haoran", "Zimo", "Yutong", "Shuang", "Kai", "Lin", "Bo",
-    "Xiaoming", "Jiayi", "Ruoxi", "Mengyao", "Tianyi",
+GIVEN_NAMES: tuple[str, ...] = _listed(
+    "Wei; Fang; Na; Xiuying; Min; Jing; Li; Qiang; Lei; Jun; Yang; Yong; Yan; Jie; Tao; Ming; "
+    "Chao; Xiulan; Xia; Ping; Gang; Hui; Yu; Hao; Xin; Yi; Zihan; Yuxuan; Haoran; Zimo; Yutong; "
+    "Shuang; Kai; Lin; Bo; Xiaoming; Jiayi; Ruoxi; Mengyao; Tianyi"
 )
-WESTERN_AUTHORS: tuple[str, ...] = (
-    "A. Smith", "J. Miller", "M. Brown", "E. Dubois", "K. Tanaka", "H. Schmidt", "R. Ivanov",
-    "C. Rossi", "S. Johnson", "L. Garcia", "P. Novak", "D. Wilson",
+WESTERN_AUTHORS: tuple[str, ...] = _listed(
+    "A. Smith; J. Miller; M. Brown; E. Dubois; K. Tanaka; H. Schmidt; R. Ivanov; C. Rossi; "
+    "S. Johnson; L. Garcia; P. Novak; D. Wilson"
 )
-TITLE_PATTERNS: tuple[str, ...] = (
-    "{topic}", "Introduction to {topic}", "{topic}: Theory and Practice", "Advanced {topic}",
-    "A Short History of {topic}", "{topic} in China", "Essays on {topic}", "Handbook of {topic}",
-    "{topic} for Beginners", "Readings in {topic}", "New Perspectives on {topic}",
-    "Lectures on {topic}", "{topic} (2nd edition)", "Understanding {topic}",
+TITLE_PATTERNS: tuple[str, ...] = _listed(
+    "{topic}; Introduction to {topic}; {topic}: Theory and Practice; Advanced {topic}; "
+    "A Short History of {topic}; {topic} in China; Essays on {topic}; Handbook of {topic}; "
+    "{topic} for Beginners; Readings in {topic}; New Perspectives on {topic}; "
+    "Lectures on {topic}; {topic} (2nd edition); Understanding {topic}"
 )
-NOVELS: tuple[str, ...] = (
-    "The Three-Body Problem", "To Live", "Fortress Besieged", "Border Town", "Red Sorghum",
-    "Rickshaw Boy", "Ordinary World", "White Deer Plain", "Wolf Totem", "Pride and Prejudice",
-    "War and Peace", "One Hundred Years of Solitude",
+NOVELS: tuple[str, ...] = _listed(
+    "The Three-Body Problem; To Live; Fortress Besieged; Border Town; Red Sorghum; Rickshaw Boy; "
+    "Ordinary World; White Deer Plain; Wolf Totem; Pride and Prejudice; War and Peace; "
+    "One Hundred Years of Solitude"
 )
-LECTURE_PATTERNS: tuple[str, ...] = (
-    "Lecture: New directions in {topic}", "Lecture: What {topic} teaches us",
-    "Lecture: A reader's guide to {topic}", "Lecture: {topic} and the digital age",
+LECTURE_PATTERNS: tuple[str, ...] = _listed(
+    "Lecture: New directions in {topic}; Lecture: What {topic} teaches us; "
+    "Lecture: A reader's guide to {topic}; Lecture: {topic} and the digital age"
 )
-WORKSHOP_TOPICS: tuple[str, ...] = (
-    "Zotero for thesis writing", "Finding data sets", "LaTeX basics", "Searching CNKI",
-    "Avoiding plagiarism", "Research data management", "Python for researchers",
-    "Poster design", "Literature review methods",
+WORKSHOP_TOPICS: tuple[str, ...] = _listed(
+    "Zotero for thesis writing; Finding data sets; LaTeX basics; Searching CNKI; "
+    "Avoiding plagiarism; Research data management; Python for researchers; Poster design; "
+    "Literature review methods"
 )
-EVENT_ROOMS: tuple[str, ...] = (
-    "Room 204", "Room 305", "Lecture Hall A", "Lecture Hall B", "Reading Room 1",
-    "Learning Commons", "Main Hall",
+EVENT_ROOMS: tuple[str, ...] = _listed(
+    "Room 204; Room 305; Lecture Hall A; Lecture Hall B; Reading Room 1; Learning Commons; "
+    "Main Hall"
 )
-# fmt: on
 GATE_IDS: tuple[str, ...] = ("G1", "G2", "G3", "G4")
