@@ -84,11 +84,21 @@ def build_marts(data_date: date) -> dict:
 
 
 def recommend(data_date: date, run_id: str) -> dict:
-    """Evaluate, train and publish the portal's recommendations."""
+    """Record the night's audience members and campaign results, then evaluate, train and
+    publish the portal's recommendations.
+
+    The workspace's nightly work runs here, the first task after the marts are validated: it
+    takes seconds, needs numpy and scipy as the recommender does, and leaves the DAG's tasks
+    as they are.
+    """
+    from libcrm import crm
     from recsys import nightly
 
+    with db.connect() as conn:
+        workspace = crm.nightly(conn, data_date)
+    log.info("%s", workspace)
     result = nightly.run(data_date, run_id)
-    summary = asdict(result)
+    summary = asdict(result) | {"workspace": asdict(workspace)}
     log.info("%s", result.gate)
     if not result.published:
         return summary  # the publication logged why the portal was kept
