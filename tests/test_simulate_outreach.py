@@ -42,7 +42,8 @@ def libraries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Library]:
 
 def checkouts(library: Library) -> pd.DataFrame:
     loans = library.latest("loans.csv", "loan_id")
-    return loans.assign(day=pd.to_datetime(loans["checkout_at"]).dt.date)
+    material = loans["item_id"].map(library.latest("items.csv", "item_id")["material_type"])
+    return loans.assign(day=pd.to_datetime(loans["checkout_at"]).dt.date, book=material == "book")
 
 
 def test_days_before_the_window_are_byte_identical_with_and_without_outreach(libraries):
@@ -74,7 +75,7 @@ def test_contacted_readers_borrow_more_in_the_window_and_only_then(libraries):
     contacted = set(patrons.index[patrons["barcode"].isin(libraries["cards"])])
 
     def borrowers(loans: pd.DataFrame) -> int:
-        window = loans.loc[loans["day"].between(*WINDOW)]
+        window = loans.loc[loans["day"].between(*WINDOW) & loans["book"]]
         return len(set(window["patron_id"]) & contacted)
 
     planted = libraries["reached"].truth["outreach"]

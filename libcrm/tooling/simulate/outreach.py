@@ -81,8 +81,9 @@ class PlantedEffect:
     outreach_loans : int
         Loans that served such a wish (the others were turned down or are still waiting).
     borrowed, would_have_borrowed : int
-        Contacted readers with a loan in the window; with a loan in it not prompted by the
-        message (what they would have borrowed anyway).
+        Contacted readers with a book loan checked out in the window; with such a loan not
+        prompted by the message (what they would have borrowed anyway). Study rooms, lockers
+        and laptops do not count: the message is about books.
     """
 
     first_day: date
@@ -96,7 +97,8 @@ class PlantedEffect:
 
     @property
     def effect(self) -> float:
-        """Share of the contacted who borrowed in the window minus the share who would have."""
+        """Share of the contacted who borrowed a book in the window minus the share who
+        would have."""
         return (self.borrowed - self.would_have_borrowed) / max(self.contacted, 1)
 
     def as_json(self) -> dict:
@@ -158,7 +160,8 @@ def reach_out(
     window = (loans["start"].to_numpy() >= first * DAY) & (
         loans["start"].to_numpy() < (last + 1) * DAY
     )
-    mine = np.isin(loans["patron"].to_numpy(), contacted) & window
+    book = catalogue.items["kind"].to_numpy()[loans["item"].to_numpy()] == 0
+    mine = np.isin(loans["patron"].to_numpy(), contacted) & window & book
     prompted_loan = loans["outreach"].to_numpy()
     effect = PlantedEffect(
         first_day=outreach.first_day,
