@@ -59,7 +59,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
-        response = await call_next(request)
+        # The request's language is current for all of it: messages worded in Python too.
+        with i18n.use(web.language(request)):
+            response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
