@@ -31,6 +31,16 @@ with held as (
 )
 """)
 
+# Without a filter, no patron is left out: the join to marts.dim_users only costs time.
+HELD_BY_EVERYONE = sql.SQL("""
+with held as (
+    select a.event_id, a.category, a.starts_at, a.attendance, a.rating, a.user_key
+    from marts.fct_event_attendance as a
+    inner join marts.activity_by_event as e on a.event_id = e.event_id
+    where {where}
+)
+""")
+
 MONTHLY = sql.SQL("""
 {held}
 select
@@ -130,7 +140,7 @@ def query(
 ) -> web.Table:
     """One of the page's statements for the filtered readers, as a table."""
     where, params = chosen.where("u")
-    held = HELD.format(where=where)
+    held = (HELD if chosen.any() else HELD_BY_EVERYONE).format(where=where)
     return web.Table.of(conn.execute(statement.format(held=held), {**params, **values}))
 
 
