@@ -233,3 +233,23 @@ def test_the_sources_page_shows_the_example_mapping_and_loans_export():
     assert (EXAMPLE / "mapping.yml").read_text() in page
     loans = EXAMPLE / "ils" / DAY.isoformat() / "借阅_20260316.csv"
     assert loans.read_bytes().decode("gb18030") in page
+
+
+def test_a_name_pattern_matching_two_files_fails_the_day_naming_them(
+    tmp_path, fresh_warehouse_url, monkeypatch
+):
+    mapping = tmp_path / "mapping.yml"
+    mapping.write_text("ils:\n  loans:\n    file: '借阅_*.csv'\n")
+    monkeypatch.setenv("LIBCRM_EXPORT_MAPPING", str(mapping))
+    folder = tmp_path / "ils" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    for name in ("借阅_1.csv", "借阅_2.csv"):
+        (folder / name).write_text("loan_id,patron_id,item_id,checkout_at\n")
+    with pytest.raises(ingest.SourceFormatError) as failure:
+        ingest.ingest_source("ils", DAY, fresh_warehouse_url, tmp_path)
+    assert str(failure.value).startswith(
+        f"ils/{DAY}/借阅_1.csv: 2 files match ils.loans.file '借阅_*.csv' in {mapping} "
+        "(借阅_1.csv, 借阅_2.csv); nothing was loaded"
+    )
+    failed = "select file, status from raw.load_audit"
+    assert _rows(fresh_warehouse_url, failed) == [(f"ils/{DAY}/借阅_1.csv", "failed")]
