@@ -134,7 +134,7 @@ def _opinion_leaders(page: web.Page):
         },
     )
     subject_chart = charts.bars(
-        [row[0] for row in subjects.rows],
+        [row[0].split(" ")[0] for row in subjects.rows],  # the codes: the names are too long
         {gettext("Opinion leaders"): [row[1] for row in subjects.rows]},
     )
     return page.render(
