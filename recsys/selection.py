@@ -79,7 +79,8 @@ class Choice:
 
 
 def _interval(statistic, data: tuple[np.ndarray, ...], rules: Rules) -> tuple[float, float]:
-    if len(data[0]) < 2:
+    if len(data[0]) < 2 or all(np.ptp(values) == 0 for values in data):
+        # One reader, or every reader alike (e.g. no hits at all): no spread to resample.
         value = float(statistic(*data, axis=-1))
         return value, value
     with np.errstate(divide="ignore", invalid="ignore"):
