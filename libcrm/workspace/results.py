@@ -26,14 +26,16 @@ MINUS = "\u2212"  # a typographic minus, as a printed report shows it
 
 def goal_words(goal: dict, event_title: str | None = None) -> str:
     """The goal as the campaign list shows it: "Borrow a book of a CLC class (I)"."""
-    words = _(GOAL_KINDS[goal["kind"]])
+    kind = GOAL_KINDS[goal["kind"]]
+    words = _(kind)
     detail = goal.get("clc_class") or event_title or goal.get("event_id")
     return f"{words} ({detail})" if detail else words
 
 
 def _reached(goal: dict, event_title: str | None) -> str:
+    message = REACHED[goal["kind"]]
     return _(
-        REACHED[goal["kind"]],
+        message,
         clc_class=goal.get("clc_class", ""),
         event=event_title or goal.get("event_id", ""),
     )

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from libcrm.crm import audiences, campaigns, definitions
 from libcrm.workspace import builder, charts, filters, web
-from libcrm.workspace.i18n import N_, ngettext
+from libcrm.workspace.i18n import N_
 from libcrm.workspace.i18n import gettext as _
 
 router = APIRouter(prefix="/audiences")
@@ -109,6 +109,7 @@ def listing(page: web.Page, chosen: filters.Filters, audience_id: int | None = N
 
 
 @router.get("")
+@web.in_page_language
 def audience_list(page: web.Reader):
     chosen = filters.Filters.of(page.request)
     found = listing(page, chosen)
@@ -137,6 +138,7 @@ def _builder(page: web.Page, rows, name: str = "", status: int = 200, problem: s
 
 
 @router.get("/new")
+@web.in_page_language
 def new_audience(page: web.Reader, template: str | None = None):
     if template is None:
         return _builder(page, builder.empty_rows())
@@ -148,6 +150,7 @@ def new_audience(page: web.Reader, template: str | None = None):
 
 
 @router.post("/new")
+@web.in_page_language
 def save_audience(page: web.Reader, form: Form):
     """Add a row (the form's "add a row" buttons) or save the audience."""
     rows = builder.rows_of(form)
@@ -169,6 +172,7 @@ def save_audience(page: web.Reader, form: Form):
 
 
 @router.post("/count")
+@web.in_page_language
 def live_count(page: web.Reader, form: Form):
     """The live count of the builder's definition, as JSON for static/workspace.js."""
     try:
@@ -176,11 +180,14 @@ def live_count(page: web.Reader, form: Form):
     except ValueError as error:
         page.conn.rollback()
         return JSONResponse({"text": builder.problem(error)})
-    with_language = ngettext("%(num)s reader", "%(num)s readers", count)
-    return JSONResponse({"count": count, "text": with_language})
+    # Two messages rather than ngettext: the catalogs hold singular messages only, and
+    # Chinese needs one form.
+    text = _("1 reader") if count == 1 else _("%(num)s readers", num=f"{count:,}")
+    return JSONResponse({"count": count, "text": text})
 
 
 @router.get("/{audience_id}")
+@web.in_page_language
 def audience(page: web.Reader, audience_id: int):
     row = page.conn.execute(
         "select name, definition, created_by, created_at, archived from workspace.audiences"
@@ -215,6 +222,7 @@ def audience(page: web.Reader, audience_id: int):
 
 
 @router.post("/{audience_id}/archive")
+@web.in_page_language
 def archive(page: web.Reader, audience_id: int):
     audiences.archive(page.conn, audience_id)
     page.conn.commit()

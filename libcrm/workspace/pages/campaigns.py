@@ -116,11 +116,13 @@ def _list_page(page: web.Page, status: int = 200, problem: str = "", form: dict 
 
 
 @router.get("")
+@web.in_page_language
 def campaign_list(page: web.Reader):
     return _list_page(page)
 
 
 @router.post("")
+@web.in_page_language
 def create(
     page: web.Reader,
     name: Annotated[str, Form()] = "",
@@ -221,11 +223,13 @@ def _detail(page: web.Page, campaign_id: int, status: int = 200, problem: str = 
 
 
 @router.get("/{campaign_id}")
+@web.in_page_language
 def campaign(page: web.Reader, campaign_id: int):
     return _detail(page, campaign_id)
 
 
 @router.post("/{campaign_id}/launch")
+@web.in_page_language
 def launch(page: web.Reader, campaign_id: int):
     """Freeze the audience's members of the last validated night, with the control group."""
     night = last_night(page.conn)
@@ -241,6 +245,7 @@ def launch(page: web.Reader, campaign_id: int):
 
 
 @router.post("/{campaign_id}/contacts")
+@web.in_page_language
 def contacts(page: web.Exporter, campaign_id: int, reason: Annotated[str, Form()] = ""):
     """The contacted members' names, e-mail addresses and cards as a CSV download, through
     the audited database function (which writes the audit row); nothing is kept here."""
