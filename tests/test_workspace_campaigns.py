@@ -257,7 +257,7 @@ def test_a_librarian_or_a_form_without_csrf_cannot_export(workspace, library_war
     ("control_reached", "english", "chinese"),
     [
         (10, "The difference could be chance.", "这一差异可能出于偶然。"),
-        (2, "The campaign very likely helped.", "活动很可能起到了促进作用。"),
+        (2, "The campaign very likely helped.", "营销活动很可能起到了促进作用。"),
     ],
 )
 def test_the_result_is_worded_in_english_and_chinese(
@@ -281,7 +281,7 @@ def test_the_result_is_worded_in_english_and_chinese(
     for language, expected in (
         ("en", f"Of the 312 contacted readers, 41% borrowed a book in the window, against "
                f"{share} of the 35 in the control group: {points} points more (95% interval "),
-        ("zh", f"在 312 名触达读者中，41% 在活动期内借阅了图书；对照组 35 人中这一比例为 "
+        ("zh", f"在 312 名触达读者中，41% 在营销活动期内借阅了图书；对照组 35 人中这一比例为 "
                f"{share}：高 {points} 个百分点（95% 置信区间为 "),
     ):  # fmt: skip
         with signed_in(workspace, url, "result.check", "librarian", language) as http:

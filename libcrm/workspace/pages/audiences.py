@@ -100,11 +100,14 @@ def listing(page: web.Page, chosen: filters.Filters, audience_id: int | None = N
     nights = sorted({row[1] for row in per_night.rows})
     counts = {(row[0], row[1]): row[2] for row in per_night.rows}
     series = {
-        names[key]: [counts.get((key, n), 0) for n in nights]
+        names[key]: [counts.get((key, n)) for n in nights]  # a gap before it was saved
         for key in names
         if any((key, n) in counts for n in nights)
     }
-    figure = charts.lines([n.isoformat() for n in nights], series, _("members")) if series else None
+    figure = None
+    if series:
+        figure = charts.lines([n.isoformat() for n in nights], series, _("members"))
+        figure["layout"]["xaxis"] = {"type": "category"}  # one tick per night, not per hour
     return {"night": night, "table": table, "per_night": per_night, "figure": figure}
 
 

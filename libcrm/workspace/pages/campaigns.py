@@ -196,6 +196,7 @@ def _detail(page: web.Page, campaign_id: int, status: int = 200, problem: str = 
         }
         nights_x = [r[0].isoformat() for r in nights.rows]
         figure = charts.lines(nights_x, series, _("% reached the goal"))
+        figure["layout"]["xaxis"] = {"type": "category"}
     exports = web.Table.of(
         page.conn.execute(
             "select at, username, reason, row_count from workspace.audit_log"
