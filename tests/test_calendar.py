@@ -1,0 +1,84 @@
+"""Lifecycle timers count teaching days of the academic calendar: over a simulated year, a
+vacation makes nobody at_risk, and readers who do not come back once the next term has run
+at_risk_after_days teaching days are flagged."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.year_support import autumn_flag_day, period
+
+FLAGGED = ("at_risk", "lapsed")
+LEAVERS = ("graduated", "left")
+MAX_FLAGGED_SHARE = 0.10
+
+# Every user's active days: loans, visits and attended events (what the timers measure).
+ACTIVE_DAYS = """
+    select user_key, checkout_date from marts.fct_loans
+    union
+    select user_key, visit_date from marts.fct_visits
+    union
+    select user_key, cast(starts_at as date) from marts.fct_event_attendance where attended
+"""
+
+
+def active_days(year) -> dict[str, list]:
+    """Each user's active days up to the night last built."""
+    days: dict[str, list] = {}
+    for user, day in year.rows(ACTIVE_DAYS):
+        days.setdefault(user, []).append(day)
+    return days
+
+
+def readers_active_in(year, term: dict) -> set[str]:
+    """Users with a loan, visit or attended event during ``term``."""
+    return {
+        user
+        for user, days in active_days(year).items()
+        if any(term["first_day"] <= day <= term["last_day"] for day in days)
+    }
+
+
+@pytest.mark.parametrize(
+    ("term_name", "vacation_name"),
+    [
+        ("2025-2026 autumn term", "2026 winter vacation"),
+        ("2025-2026 spring term", "2026 summer vacation"),
+    ],
+)
+def test_a_vacation_flags_almost_none_of_the_terms_readers(
+    simulated_year, term_name, vacation_name
+):
+    """Readers of the term whom its last night did not flag (nor count as leavers) are, on
+    the last day of the vacation after it, at most 10 % at_risk or lapsed."""
+    term, vacation = period(term_name), period(vacation_name)
+    at_term_end = simulated_year.night(term["last_day"])
+    in_vacation = simulated_year.night(vacation["last_day"])
+    readers = readers_active_in(simulated_year, term)
+    unflagged = {user for user in readers if at_term_end[user] not in (*FLAGGED, *LEAVERS)}
+    after = Counter(in_vacation[user] for user in unflagged if in_vacation[user] not in LEAVERS)
+    overall = Counter(in_vacation[user] for user in readers if in_vacation[user] not in LEAVERS)
+    print(f"{vacation_name}, {vacation['last_day']}: {dict(after)}; all readers {dict(overall)}")
+    assert sum(after.values()) > 200
+    flagged = sum(after[stage] for stage in FLAGGED)
+    assert flagged <= MAX_FLAGGED_SHARE * sum(after.values()), after
+
+
+def test_readers_silent_since_the_spring_term_are_flagged_once_autumn_has_run(simulated_year):
+    """At at_risk_after_days teaching days into the autumn term, every reader whose last
+    activity was in the spring term is at_risk or lapsed (or has left)."""
+    spring = period("2025-2026 spring term")
+    day = autumn_flag_day()
+    stages = simulated_year.night(day)
+    silent_users = [
+        user
+        for user, days in active_days(simulated_year).items()
+        if spring["first_day"] <= max(days) <= spring["last_day"]
+    ]
+    silent = Counter(stages[user] for user in silent_users)
+    print(f"autumn, {day}: readers silent since the spring term: {dict(silent)}")
+    staying = sum(count for stage, count in silent.items() if stage not in LEAVERS)
+    assert staying > 10
+    assert sum(silent[stage] for stage in FLAGGED) == staying, silent
