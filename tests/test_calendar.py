@@ -66,19 +66,26 @@ def test_a_vacation_flags_almost_none_of_the_terms_readers(
     assert flagged <= MAX_FLAGGED_SHARE * sum(after.values()), after
 
 
-def test_readers_silent_since_the_spring_term_are_flagged_once_autumn_has_run(simulated_year):
-    """At at_risk_after_days teaching days into the autumn term, every reader whose last
-    activity was in the spring term is at_risk or lapsed (or has left)."""
-    spring = period("2025-2026 spring term")
+def test_readers_who_do_not_come_back_are_flagged_once_the_next_term_has_run(simulated_year):
+    """Readers whose last activity was in the spring term, unflagged when it ended, stay
+    unflagged through the summer vacation and are all at_risk or lapsed (unless they left)
+    at_risk_after_days teaching days into the autumn term."""
+    spring, summer = period("2025-2026 spring term"), period("2026 summer vacation")
+    at_term_end = simulated_year.night(spring["last_day"])
+    in_vacation = simulated_year.night(summer["last_day"])
     day = autumn_flag_day()
-    stages = simulated_year.night(day)
-    silent_users = [
+    in_autumn = simulated_year.night(day)
+    silent = [
         user
         for user, days in active_days(simulated_year).items()
         if spring["first_day"] <= max(days) <= spring["last_day"]
+        and at_term_end[user] not in (*FLAGGED, *LEAVERS)
+        and in_autumn[user] not in LEAVERS
     ]
-    silent = Counter(stages[user] for user in silent_users)
-    print(f"autumn, {day}: readers silent since the spring term: {dict(silent)}")
-    staying = sum(count for stage, count in silent.items() if stage not in LEAVERS)
-    assert staying > 10
-    assert sum(silent[stage] for stage in FLAGGED) == staying, silent
+    during, after = (
+        Counter(stages[user] for user in silent) for stages in (in_vacation, in_autumn)
+    )
+    print(f"silent since the spring term: {summer['last_day']} {dict(during)}, {day} {dict(after)}")
+    assert len(silent) > 10
+    assert sum(during[stage] for stage in FLAGGED) <= MAX_FLAGGED_SHARE * len(silent), during
+    assert sum(after[stage] for stage in FLAGGED) == len(silent), after
