@@ -88,8 +88,10 @@ def settle_loans(
         np.rint(rng.lognormal(np.log(median), KEEP_DAYS_SIGMA)), 1, KEEP_DAYS_MAX
     ).astype(np.int64)
     pickup = rng.integers(0, HOLD_PICKUP_DAYS, len(books)) * DAY + opening_seconds(rng, len(books))
+    # A patron whose card expires (a graduate) picks nothing up after the last valid day.
+    leaves = (patrons["expires_day"].to_numpy()[books["patron"].to_numpy()] + 1) * DAY
     book_loans, holds = _queue_books(
-        books, keep_days, pickup, opening_seconds(rng, len(books)), end
+        books, keep_days, pickup, opening_seconds(rng, len(books)), leaves, end
     )
     book_loans["due"] = book_loans["start"] + BOOK_LOAN_DAYS * DAY
 
@@ -124,14 +126,17 @@ def _queue_books(
     keep_days: np.ndarray,
     pickup: np.ndarray,
     return_time: np.ndarray,
+    leaves: np.ndarray,
     end: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Serve book wishes copy by copy, in order of wish; busy copies go on hold."""
+    """Serve book wishes copy by copy, in order of wish; busy copies go on hold, and a hold
+    whose patron is gone before the pickup (``leaves``) is never filled."""
     order = np.lexsort((books["start"].to_numpy(), books["item"].to_numpy()))
     item = books["item"].to_numpy()[order].tolist()
     wished = books["start"].to_numpy()[order].tolist()
     days, waits = keep_days[order].tolist(), pickup[order].tolist()
     back = return_time[order].tolist()
+    gone = leaves[order].tolist()
     give_up = HOLD_GIVE_UP_DAYS * DAY
     kept, starts, returns = [], [], []
     held, filled, closed = [], [], []
@@ -153,6 +158,11 @@ def _queue_books(
             if start >= end:
                 filled.append(NEVER)
                 closed.append(NEVER)
+                continue
+            if start >= gone[k]:
+                expiry = wished[k] + give_up
+                filled.append(NEVER)
+                closed.append(expiry if expiry < end else NEVER)
                 continue
             filled.append(start)
             closed.append(start)
