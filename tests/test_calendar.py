@@ -5,9 +5,11 @@ at_risk_after_days teaching days are flagged."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import pytest
 
+from libcrm import report
 from tests.year_support import autumn_flag_day, period
 
 FLAGGED = ("at_risk", "lapsed")
@@ -89,3 +91,27 @@ def test_readers_who_do_not_come_back_are_flagged_once_the_next_term_has_run(sim
     assert len(silent) > 10
     assert sum(during[stage] for stage in FLAGGED) <= MAX_FLAGGED_SHARE * len(silent), during
     assert sum(after[stage] for stage in FLAGGED) == len(silent), after
+
+
+def test_on_1_april_the_first_quarters_final_board_is_kept_with_every_earlier_one(
+    simulated_year, tmp_path
+):
+    """The boards of the night of 31 March, the last of Q1, are its final boards, and on 1
+    April they are there unchanged beside Q2's one-day board; the report shows both."""
+    board = (
+        "select quarter, metric, rank, user_key, value, is_final"
+        " from marts.leaderboard_quarterly order by quarter, metric, rank, user_key"
+    )
+    simulated_year.night(date(2026, 3, 31))
+    on_31_march = simulated_year.rows(board)
+    simulated_year.night(date(2026, 4, 1))
+    on_1_april = simulated_year.rows(board)
+    final = [row for row in on_1_april if row[5]]
+    assert {row[0] for row in final} == {"2025-Q3", "2025-Q4", "2026-Q1"}
+    assert [row for row in on_1_april if row[0] == "2026-Q1"] == [
+        row for row in on_31_march if row[0] == "2026-Q1"
+    ]
+    assert 0 < len([row for row in final if row[0] == "2026-Q1"]) <= 10
+    assert {row[0] for row in on_1_april if not row[5]} == {"2026-Q2"}
+    page = report.build(date(2026, 4, 1), simulated_year.url, tmp_path / "report").read_text()
+    assert "2026-Q1 (final)" in page and "2026-Q2 (so far)" in page
