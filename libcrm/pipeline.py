@@ -78,8 +78,8 @@ def validate(stage: str, data_date: date, run_id: str) -> dict:
 
 
 def build_marts(data_date: date) -> dict:
-    """Build and test the dbt project for the day."""
-    results = transform.build(data_date)
+    """Build and test the dbt project for the day, with the library's vocabulary additions."""
+    results = transform.build(data_date, vocabulary=ingest.vocabulary_additions())
     return {"nodes": len(results), "warnings": sum(r["status"] == "warn" for r in results)}
 
 

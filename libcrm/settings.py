@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         default=frozenset(),
         description="sources (comma-separated) whose missing export fails the day",
     )
+    export_mapping: Path | None = Field(
+        default=None,
+        description="YAML file mapping the library's own exports (file names, encodings, "
+        "delimiters, headers, codes, date formats, vocabulary additions) to the documented "
+        "formats; unset: exports are as documented",
+    )
     pseudonym_key: SecretStr | None = Field(
         default=None, description="secret for keyed pseudonyms (at least 32 bytes)"
     )

@@ -74,7 +74,13 @@ def run_dbt(args: list[str], url: str | None = None) -> list[dict]:
     return results
 
 
-def build(data_date: date, url: str | None = None) -> list[dict]:
-    """Build and test every model for the run's day (``dbt build --vars as_of``)."""
-    variables = json.dumps({"as_of": data_date.isoformat()})
-    return run_dbt(["build", "--vars", variables], url)
+def build(
+    data_date: date, url: str | None = None, vocabulary: dict[str, list[str]] | None = None
+) -> list[dict]:
+    """Build and test every model for the run's day (``dbt build --vars as_of``).
+
+    ``vocabulary`` holds the codes the library adds to open vocabularies, by kind
+    (``libcrm.ingest.vocabulary_additions``): dbt's vocabulary tests accept them too.
+    """
+    variables = {"as_of": data_date.isoformat(), "vocabulary_additions": vocabulary or {}}
+    return run_dbt(["build", "--vars", json.dumps(variables)], url)

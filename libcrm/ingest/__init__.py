@@ -14,7 +14,8 @@ import psycopg
 
 from libcrm import config, db, pseudonym
 from libcrm.identity import card_index
-from libcrm.ingest.landing import Loads, day_folder, exported, no_export, report_misnamed
+from libcrm.ingest import mapping_file
+from libcrm.ingest.landing import Loads, day_folder, export_of, no_export, report_misnamed
 from libcrm.ingest.layout import unreadable
 from libcrm.ingest.loader import LoadResult, checksum, load_file
 from libcrm.ingest.readers import SourceFormatError
@@ -25,6 +26,7 @@ __all__ = [
     "Loads",
     "SourceFormatError",
     "ingest_source",
+    "vocabulary_additions",
 ]
 
 log = logging.getLogger(__name__)
@@ -143,11 +145,20 @@ def ingest_source(
     """
     landing = landing or config.landing_dir()
     folder = day_folder(landing, source, data_date)
+    mapping = mapping_file.configured()
     secret = config.pseudonym_key()
     results = Loads()
-    report_misnamed(folder, landing, source, results)
-    if not any(exported(folder / entity.file_name) for entity in BY_SOURCE[source]):
-        no_export(folder, source, data_date, results)
+    report_misnamed(folder, landing, source, results, mapping)
+    exports = []
+    for entity in BY_SOURCE[source]:
+        try:
+            exports.append((entity, export_of(folder, entity, mapping)))
+        except SourceFormatError as error:  # two files match the mapping's name pattern
+            where = landing / error.file
+            _record_failure(url, source, entity.table, error.file, where, data_date, str(error))
+            raise
+    if not any(path for _, path in exports):
+        no_export(folder, source, data_date, results, mapping)
         return results
     with db.connect(url) as conn:
         current = None
@@ -157,15 +168,17 @@ def ingest_source(
                 # One loader per source at a time: an overlapping retry waits instead of racing.
                 conn.execute("select pg_advisory_xact_lock(hashtext(%s))", [f"ingest:{source}"])
                 cards = card_index(conn, data_date)
-                for entity in BY_SOURCE[source]:
-                    path = folder / entity.file_name
-                    if not exported(path):
+                for entity, path in exports:
+                    if path is None:
                         log.info("%s: no %s export for %s", source, entity.file_name, data_date)
                         continue
                     name = path.relative_to(landing).as_posix()
                     current = (entity.table, name, path)
+                    mapped, dialect = mapping.entity(entity), mapping.dialect(entity)
                     try:
-                        result = load_file(conn, entity, path, name, data_date, secret, cards)
+                        result = load_file(
+                            conn, mapped, path, name, data_date, secret, cards, dialect
+                        )
                     except (OSError, RecursionError) as error:
                         raise SourceFormatError(name, unreadable(error)) from error
                     results.append(result)
@@ -178,3 +191,9 @@ def ingest_source(
             _record_failure(url, source, table, name, path, data_date, str(error))
             raise
     return results
+
+
+def vocabulary_additions() -> dict[str, list[str]]:
+    """The codes the library's mapping (``LIBCRM_EXPORT_MAPPING``) adds to each open vocabulary,
+    by kind of ``crm_vocabulary``: what dbt's ``in_vocabulary`` tests accept beside the seed."""
+    return mapping_file.configured().additions()

@@ -162,14 +162,32 @@ def one_of(*allowed: str) -> Rule:
     return Rule(parse, "|".join(map(re.escape, allowed)), repeats=True)
 
 
+def in_vocabulary(kind: str, codes: tuple[str, ...], fix: str) -> Rule:
+    """The rule of a column holding a code of a library's vocabulary ``kind`` (the documented
+    codes and the library's additions); ``fix`` says where to map or add another."""
+    accepted = frozenset(codes)
+
+    def parse(value: str) -> str:
+        if value not in accepted:
+            raise RowError(f"'{value}' is not in the {kind} vocabulary ({'|'.join(codes)}): {fix}")
+        return value
+
+    return Rule(parse, "|".join(map(re.escape, codes)), repeats=True)
+
+
 @dataclass(frozen=True)
 class Column:
-    """One source column: its name, rule, whether it may be empty, and its raw-table name."""
+    """One source column: its name, rule, whether it may be empty, and its raw-table name.
+
+    ``vocabulary`` names the open vocabulary (a kind of ``crm_vocabulary``) whose codes the
+    column holds: the documented ones, which ``rule`` accepts, and those a library adds.
+    """
 
     name: str
     rule: Rule = text
     required: bool = False
     target: str = ""
+    vocabulary: str = ""
 
     @property
     def column(self) -> str:

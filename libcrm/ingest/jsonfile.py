@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from libcrm.ingest.fields import Entity
-from libcrm.ingest.layout import Row, SourceFormatError, check_columns, detect_encoding
+from libcrm.ingest.layout import (
+    DOCUMENTED,
+    ENCODINGS,
+    Dialect,
+    Row,
+    SourceFormatError,
+    check_columns,
+    detect_encoding,
+)
 
 
 def _flatten(record: dict, prefix: str = "") -> dict[str, object]:
@@ -31,16 +39,22 @@ def _as_text(value: object) -> str:
 
 
 class JsonFile:
-    """A JSON export ``{"<array>": [objects]}`` (the file's stem names the array).
+    """A JSON export ``{"<array>": [objects]}`` (the stem of the entity's file name names the
+    array).
 
-    Objects are flattened (``category.name``); ``header`` is every key seen, in entity order
-    first. ``line`` of a row is the object's position in the array (1-based).
+    Objects are flattened (``category.name``), their keys mapped to documented names by the
+    dialect; ``header`` is every key seen, in entity order first. ``line`` of a row is the
+    object's position in the array (1-based).
     """
 
-    def __init__(self, path: Path, name: str, entity: Entity) -> None:
+    def __init__(
+        self, path: Path, name: str, entity: Entity, dialect: Dialect = DOCUMENTED
+    ) -> None:
         self.name = name
         data = path.read_bytes()
-        encoding, self._clean = detect_encoding(path)
+        encodings = (dialect.encoding,) if dialect.encoding else ENCODINGS
+        encoding, self._clean = detect_encoding(path, encodings)
+        array = Path(entity.file_name).stem
         try:
             document = json.loads(data.decode(encoding, "surrogateescape").lstrip("\ufeff"))
         except json.JSONDecodeError as error:
@@ -49,21 +63,27 @@ class JsonFile:
                 f"not valid JSON ({error.msg} at line {error.lineno}); nothing was "
                 "loaded — re-deliver the complete file and run the day again",
             ) from None
-        records = document.get(path.stem) if isinstance(document, dict) else None
+        records = document.get(array) if isinstance(document, dict) else None
         if not isinstance(records, list):
             raise SourceFormatError(
                 name,
-                f"no '{path.stem}' array at the top level; nothing was loaded — "
+                f"no '{array}' array at the top level; nothing was loaded — "
                 "see docs/sources.md for the expected shape",
             )
         self._records = records
-        self._flat = [_flatten(r) if isinstance(r, dict) else None for r in records]
+        renamed = dialect.header.get
+        self._flat = [
+            {renamed(key, key): value for key, value in _flatten(r).items()}
+            if isinstance(r, dict)
+            else None
+            for r in records
+        ]
         seen = dict.fromkeys(key for flat in self._flat if flat for key in flat)
         self.header = [c for c in entity.names if c in seen] + [
             k for k in seen if k not in entity.names
         ]
         if records:
-            self.extra, self.missing = check_columns(name, entity, self.header)
+            self.extra, self.missing = check_columns(name, entity, self.header, dialect)
         else:
             self.extra, self.missing = [], []
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from libcrm import config
+from libcrm.ingest.fields import Entity
 from libcrm.ingest.layout import SourceFormatError
 from libcrm.ingest.loader import LoadResult
+from libcrm.ingest.mapping import Mapping
 from libcrm.ingest.sources import BY_SOURCE
 
 log = logging.getLogger(__name__)
@@ -67,16 +70,50 @@ def exported(path: Path) -> bool:
     return path.is_symlink() or path.exists()
 
 
-def report_misnamed(folder: Path, landing: Path, source: str, loads: Loads) -> None:
+def export_of(folder: Path, entity: Entity, mapping: Mapping) -> Path | None:
+    """The entity's export in the day's folder: the one file its name pattern (the mapping's,
+    else the documented name) matches, or None.
+
+    Raises
+    ------
+    SourceFormatError
+        When the pattern matches more than one file: which one to load is not guessed.
+    """
+    pattern = mapping.pattern(entity)
+    if pattern == entity.file_name:
+        path = folder / pattern
+        return path if exported(path) else None
+    if not folder.is_dir():
+        return None
+    found = sorted(p for p in folder.iterdir() if _matches(p.name, pattern))
+    if len(found) > 1:
+        raise SourceFormatError(
+            found[0].relative_to(folder.parent.parent).as_posix(),
+            f"{len(found)} files match {mapping.key(entity, 'file')} {pattern!r} in "
+            f"{mapping.where} ({', '.join(p.name for p in found)}); nothing was loaded — keep "
+            "one export per file and day, or make the pattern match one name, and run the day "
+            "again",
+        )
+    return found[0] if found else None
+
+
+def _matches(name: str, pattern: str) -> bool:
+    return not name.startswith(".") and fnmatchcase(name, pattern)
+
+
+def report_misnamed(
+    folder: Path, landing: Path, source: str, loads: Loads, mapping: Mapping | None = None
+) -> None:
     """Warn about each file of the day's folder the loader does not load, naming the export
     it looks like (``loans (1).csv``, ``Loans.CSV`` -> ``loans.csv``). Hidden files are left
     alone."""
     if not folder.is_dir():
         return
-    expected = {entity.file_name for entity in BY_SOURCE[source]}
+    mapping = mapping or Mapping()
+    expected = {mapping.pattern(entity) for entity in BY_SOURCE[source]}
     by_look = {name.lower(): name for name in expected}
     for path in sorted(folder.iterdir()):
-        if path.name in expected or path.name.startswith("."):
+        if path.name.startswith(".") or any(_matches(path.name, p) for p in expected):
             continue
         stem = COPY_MARK.sub("", Path(path.name).stem)
         looks_like = by_look.get(f"{stem}{path.suffix}".lower())
@@ -89,10 +126,12 @@ def report_misnamed(folder: Path, landing: Path, source: str, loads: Loads) -> N
         loads.warn(f"{name} is not loaded: {reason}")
 
 
-def no_export(folder: Path, source: str, data_date: date, loads: Loads) -> None:
+def no_export(
+    folder: Path, source: str, data_date: date, loads: Loads, mapping: Mapping | None = None
+) -> None:
     """A source with none of its files for the day: a warning, or a failure of the day when
     ``LIBCRM_REQUIRED_SOURCES`` names the source."""
-    files = ", ".join(entity.file_name for entity in BY_SOURCE[source])
+    files = ", ".join((mapping or Mapping()).pattern(entity) for entity in BY_SOURCE[source])
     message = f"no export for {data_date} in {folder} (none of {files})"
     if source in required_sources():
         raise SourceFormatError(

@@ -22,7 +22,7 @@ from psycopg.copy import QueuedLibpqWriter
 from libcrm.ingest.chunks import COPY_OPTIONS, NULL, ChunkJudge, copy_escape
 from libcrm.ingest.fields import Entity, RowError
 from libcrm.ingest.keys import Keys
-from libcrm.ingest.layout import Row
+from libcrm.ingest.layout import DOCUMENTED, Dialect, Row
 from libcrm.ingest.readers import PlainBlock, open_source, pieces
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,10 @@ def load_file(
     data_date: date,
     secret: bytes,
     cards: frozenset[str],
+    dialect: Dialect = DOCUMENTED,
 ) -> LoadResult:
-    """Load ``path`` (known as ``name`` in the audit) as one batch in the open transaction.
+    """Load ``path`` (known as ``name`` in the audit) as one batch in the open transaction,
+    read as ``dialect`` says (a library's own layout, mapped to ``entity``'s columns).
 
     Raises
     ------
@@ -89,7 +91,7 @@ def load_file(
     ).fetchall()
     if any(seen == digest for _, seen in earlier):
         return LoadResult(name, entity.table, None, 0, 0, 0, skipped=True)
-    with open_source(path, name, entity) as source:
+    with open_source(path, name, entity, dialect) as source:
         if earlier:
             log.warning("%s changed since it was loaded: replacing its earlier batch", name)
             _forget_batches(conn, entity, [batch for batch, _ in earlier])

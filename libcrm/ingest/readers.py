@@ -17,7 +17,15 @@ from pathlib import Path
 
 from libcrm.ingest.fields import Entity
 from libcrm.ingest.jsonfile import JsonFile
-from libcrm.ingest.layout import Row, SourceFormatError, check_columns, detect_encoding
+from libcrm.ingest.layout import (
+    DOCUMENTED,
+    ENCODINGS,
+    Dialect,
+    Row,
+    SourceFormatError,
+    check_columns,
+    detect_encoding,
+)
 
 __all__ = ["CsvFile", "JsonFile", "PlainBlock", "SourceFormatError", "open_source", "pieces"]
 
@@ -137,22 +145,29 @@ def _plain_texts(block: str, width: int) -> tuple[list[str], str] | None:
     return texts, block
 
 
-# Separators exports are wrongly written with, most common first.
-OTHER_DELIMITERS = (";", "\t", "|")
+# Separators exports are written with, most common first.
+DELIMITERS = (",", ";", "\t", "|")
 
 
-def _check_delimiter(name: str, header: list[str]) -> None:
+def _check_delimiter(name: str, header: list[str], dialect: Dialect) -> None:
     """Stop a file whose header is one column holding another separator: its delimiter is
     wrong, which is what to say rather than that every required column is missing."""
     if len(header) != 1:
         return
-    for delimiter in OTHER_DELIMITERS:
-        if delimiter in header[0]:
+    for delimiter in DELIMITERS:
+        if delimiter != dialect.delimiter and delimiter in header[0]:
+            if not dialect.mapped_by:
+                raise SourceFormatError(
+                    name,
+                    f"the header is separated by {delimiter!r} but exports must use commas (,); "
+                    "nothing was loaded — re-export the file with comma separators and run the "
+                    "day again",
+                )
             raise SourceFormatError(
                 name,
-                f"the header is separated by {delimiter!r} but exports must use commas (,); "
-                "nothing was loaded — re-export the file with comma separators and run the day "
-                "again",
+                f"the header is separated by {delimiter!r} but the delimiter of "
+                f"{dialect.mapped_by} is {dialect.delimiter!r}; nothing was loaded — correct the "
+                "mapping or re-export the file, and run the day again",
             )
 
 
@@ -167,20 +182,26 @@ class CsvFile:
         Columns the entity does not know (ignored), and optional columns the file lacks.
     """
 
-    def __init__(self, path: Path, name: str, entity: Entity) -> None:
+    def __init__(
+        self, path: Path, name: str, entity: Entity, dialect: Dialect = DOCUMENTED
+    ) -> None:
         self.name = name
         self._handle = path.open("rb")
-        self._lines = _Lines(self._handle, *detect_encoding(path))
-        self._reader = csv.reader(self._lines)
+        encodings = (dialect.encoding,) if dialect.encoding else ENCODINGS
+        self._lines = _Lines(self._handle, *detect_encoding(path, encodings))
+        self._reader = csv.reader(self._lines, delimiter=dialect.delimiter)
+        # Plain blocks go to COPY as they are, which reads commas between values.
+        self._plain = dialect.delimiter == ","
         try:
             first = next(self._reader, [])
         except csv.Error as error:
             self.close()
             raise SourceFormatError(name, f"the header row is not readable CSV ({error})") from None
-        self.header = [column.strip().lstrip("\ufeff") for column in first]
+        found = [column.strip().lstrip("\ufeff") for column in first]
+        self.header = dialect.documented(found)
         try:
-            _check_delimiter(name, self.header)
-            self.extra, self.missing = check_columns(name, entity, self.header)
+            _check_delimiter(name, found, dialect)
+            self.extra, self.missing = check_columns(name, entity, self.header, dialect)
         except SourceFormatError:
             self.close()
             raise
@@ -217,11 +238,11 @@ class CsvFile:
         """The file's records as plain blocks and lists of at most ``size`` rows, in order.
 
         A block of plain lines is checked without a Python step per line. A block holding
-        anything else (quotes, empty lines, odd line ends), or a file with undecodable bytes or
-        NUL characters, goes through the CSV parser.
+        anything else (quotes, empty lines, odd line ends), or a file with undecodable bytes,
+        NUL characters or another delimiter than commas, goes through the CSV parser.
         """
         lines, width = self._lines, len(self.header)
-        if not lines.clean:
+        if not lines.clean or not self._plain:
             yield from _batched(self._parsed_rows(until_block_end=False), size)
             return
         while True:
@@ -278,8 +299,11 @@ def pieces(source: CsvFile | JsonFile, size: int) -> Iterator[PlainBlock | list[
     return _batched(source.rows(), size)
 
 
-def open_source(path: Path, name: str, entity: Entity) -> CsvFile | JsonFile:
-    """Open a source file, CSV or JSON by its suffix, checked against ``entity``."""
-    if path.suffix == ".json":
-        return JsonFile(path, name, entity)
-    return CsvFile(path, name, entity)
+def open_source(
+    path: Path, name: str, entity: Entity, dialect: Dialect = DOCUMENTED
+) -> CsvFile | JsonFile:
+    """Open a source file, CSV or JSON as its entity's, checked against ``entity`` and read as
+    ``dialect`` says."""
+    if entity.file_name.endswith(".json"):
+        return JsonFile(path, name, entity, dialect)
+    return CsvFile(path, name, entity, dialect)

@@ -21,6 +21,12 @@ ATTENDANCE = ("attended", "no_show", "unknown")
 HOLD_STATUSES = ("waiting", "filled", "expired", "cancelled")
 REQUEST_STATUSES = ("pending", "ordered", "purchased", "rejected")
 RATING_RANGE = (1, 5)  # an event's rating, as registrations carry it
+# The open vocabularies: their documented codes, to which a library's mapping may add its own.
+VOCABULARIES = {
+    "patron_category": CATEGORIES,
+    "material_type": MATERIAL_TYPES,
+    "event_category": EVENT_CATEGORIES,
+}
 
 PATRONS = Entity(
     source="ils",
@@ -34,7 +40,7 @@ PATRONS = Entity(
         Column("name"),
         Column("email"),
         Column("birth_date", day),
-        Column("category", one_of(*CATEGORIES), required=True),
+        Column("category", one_of(*CATEGORIES), required=True, vocabulary="patron_category"),
         Column("department"),
         Column("enrolled_year", integer),
         Column("registered_on", day, required=True),
@@ -55,7 +61,12 @@ ITEMS = Entity(
         Column("author"),
         Column("call_number"),
         Column("clc_class"),
-        Column("material_type", one_of(*MATERIAL_TYPES), required=True),
+        Column(
+            "material_type",
+            one_of(*MATERIAL_TYPES),
+            required=True,
+            vocabulary="material_type",
+        ),
         Column("status", one_of(*ITEM_STATUSES), required=True),
         Column("acquired_on", day),
     ),
@@ -135,7 +146,13 @@ EVENTS = Entity(
     columns=(
         Column("id", required=True, target="event_id"),
         Column("title", required=True),
-        Column("category.name", one_of(*EVENT_CATEGORIES), required=True, target="category"),
+        Column(
+            "category.name",
+            one_of(*EVENT_CATEGORIES),
+            required=True,
+            target="category",
+            vocabulary="event_category",
+        ),
         Column("start", timestamp, required=True, target="starts_at"),
         Column("end", timestamp, target="ends_at"),
         Column("location"),

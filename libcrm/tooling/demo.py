@@ -55,6 +55,32 @@ def resolve_key_file():
     return configured.pseudonym_key_file or config.write_key_file()
 
 
+def _reach_out(url: str, landing, truth, scale: str, day_list: list[date]) -> None:
+    """Launch the demo campaign after the first night and simulate its readers' answers."""
+    from libcrm.tooling import demo_campaign
+    from libcrm.tooling.simulate import simulate
+
+    window = (day_list[1], day_list[-1])
+    launched = demo_campaign.launch(url, day_list[0], *window)
+    _step(
+        f"campaign {demo_campaign.CAMPAIGN_NAME!r} launched on {day_list[0]} for "
+        f"{window[0]}..{window[1]}: {launched.contacted} contacted, {launched.control} in the "
+        f"control group; {len(launched.cards)} cards exported as {demo_campaign.OUTREACH_USER}"
+    )
+    outreach = launched.outreach(*window)
+    _step(f"simulating the library again with those readers contacted (from {window[0]} on)")
+    simulated = simulate(
+        landing,
+        truth,
+        scale=scale,
+        first_day=day_list[0],
+        days=len(day_list),
+        seed=SEED,
+        outreach=outreach,
+    )
+    print(f"    {simulated.line()}", flush=True)
+
+
 def run(scale: str = "small", days: int = 3) -> int:
     """Run the demo; return the process exit code."""
     from libcrm.tooling.simulate import simulate
@@ -68,15 +94,9 @@ def run(scale: str = "small", days: int = 3) -> int:
     env = runtime.pipeline_environment(url, landing, key_file)
     env_file = runtime.write_env_file(env)
 
+    truth = checkout / "data" / "truth.json"
     _step(f"simulating a {scale} library into {landing} ({days} nightly exports from {FIRST_DAY})")
-    simulated = simulate(
-        landing,
-        checkout / "data" / "truth.json",
-        scale=scale,
-        first_day=FIRST_DAY,
-        days=days,
-        seed=SEED,
-    )
+    simulated = simulate(landing, truth, scale=scale, first_day=FIRST_DAY, days=days, seed=SEED)
     print(f"    {simulated.line()}", flush=True)
 
     _step(f"preparing Airflow home {env['AIRFLOW_HOME']} (airflow db migrate)")
@@ -98,9 +118,11 @@ def run(scale: str = "small", days: int = 3) -> int:
         if done.returncode != 0 or "failed" in states:
             print(summary.failure_excerpt(log_file))
             return 1
+        if day == FIRST_DAY and days > 1:
+            _reach_out(url, landing, truth, scale, day_list)
 
     print()
-    print(summary.report(url, day_list[-1], masked(url), env_file))
+    print(summary.report(url, day_list[-1], masked(url), env_file, truth))
     for line in demo_accounts.lines(url):
         print(line)
     print(f"done in {time.monotonic() - started:.0f} s")

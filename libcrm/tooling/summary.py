@@ -70,10 +70,14 @@ def _rows(conn, tables: list[str]) -> str:
     return ", ".join(f"{table.split('.')[1]} {db.count_rows(conn, table):,}" for table in tables)
 
 
-def report(url: str, last_day: date, shown_url: str, env_file: Path) -> str:
-    """The summary text for the warehouse at ``url`` after the run for ``last_day``."""
+def report(
+    url: str, last_day: date, shown_url: str, env_file: Path, truth: Path | None = None
+) -> str:
+    """The summary text for the warehouse at ``url`` after the run for ``last_day``; with the
+    demo campaign's result against the effect planted in ``truth`` when there is one."""
     from expectations.runner import data_docs_dir
     from libcrm.report import reports_dir
+    from libcrm.tooling import demo_campaign
 
     with db.connect(url) as conn:
         lines = ["libcrm demo summary", "-------------------"]
@@ -123,6 +127,9 @@ def report(url: str, last_day: date, shown_url: str, env_file: Path) -> str:
             f"portal     {served:,} of {patrons:,} patrons have book recommendations "
             f"({served / max(patrons, 1):.0%}), {invited:,} have event recommendations"
         )
+        campaign = None if truth is None else demo_campaign.result_line(conn, truth)
+        if campaign:
+            lines.append(campaign)
     lines += [
         f"data docs  {data_docs_dir() / 'index.html'}",
         f"report     {reports_dir() / last_day.isoformat() / 'index.html'}",

@@ -35,6 +35,10 @@ class Filters:
             cohort=int(cohort) if cohort.isdigit() else None,
         )
 
+    def any(self) -> bool:
+        """True when at least one filter is chosen."""
+        return any(getattr(self, name) is not None for name in FIELDS)
+
     def where(self, users: str = "u") -> tuple[sql.Composable, dict]:
         """A condition on ``marts.dim_users`` (aliased ``users``) and its named parameters
         (``filter_department``, ...), to merge with the query's own."""

@@ -5,7 +5,8 @@ leaders, a catalogue, loans, gate passages, events and registrations, and writes
 export plus daily change files into a landing folder, and the hidden truth into a JSON file.
 """
 
+from libcrm.tooling.simulate.outreach import Outreach
 from libcrm.tooling.simulate.run import SimulationSummary, simulate
 from libcrm.tooling.simulate.scales import SCALES, Scale
 
-__all__ = ["SCALES", "Scale", "SimulationSummary", "simulate"]
+__all__ = ["SCALES", "Outreach", "Scale", "SimulationSummary", "simulate"]

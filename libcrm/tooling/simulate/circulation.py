@@ -45,13 +45,15 @@ def settle_loans(
     catalogue: SimulatedCollection,
     end: int,
     rng: np.random.Generator,
+    outreach_rng: np.random.Generator | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Serve the wishes at the desk and return the loans that happened and the holds placed.
 
     Parameters
     ----------
     wishes : pandas.DataFrame
-        Loan wishes (``patron``, ``item``, ``kind``, ``start``).
+        Loan wishes (``patron``, ``item``, ``kind``, ``start``), optionally with a boolean
+        ``outreach`` column marking book wishes prompted by a library's message.
     patrons : pandas.DataFrame
         Patrons with ``is_leader``.
     catalogue : SimulatedCollection
@@ -60,12 +62,16 @@ def settle_loans(
         End of the simulation in seconds; later returns stay open.
     rng : numpy.random.Generator
         Source of randomness.
+    outreach_rng : numpy.random.Generator, optional
+        Source of randomness of the ``outreach`` wishes (needed when there are some): the other
+        wishes draw from ``rng`` exactly what they would draw without them.
 
     Returns
     -------
     loans : pandas.DataFrame
         Columns ``patron``, ``item``, ``start``, ``due``, ``returned`` (``NEVER`` while on
-        loan), sorted by checkout time.
+        loan), sorted by checkout time; with ``outreach`` (the loan served such a wish) when
+        the wishes had that column.
     holds : pandas.DataFrame
         One row per wish that found its copy out: ``patron``, ``item``, ``placed``,
         ``filled`` (the checkout, ``NEVER`` if none) and ``closed`` (the fill or the expiry,
@@ -76,8 +82,14 @@ def settle_loans(
     acquired = items["acquired_day"].to_numpy()[books["item"].to_numpy()]
     books = books.loc[books["start"].to_numpy() >= (acquired + 1) * DAY]
     books = books.sort_values(["patron", "item", "start"], kind="stable")
-    repeat = books.duplicated(["patron", "item"]).to_numpy()
-    books = books.loc[~repeat | (rng.random(len(books)) < REBORROW_SHARE)]
+    marked = _outreach_mask(books)
+    draws = _WishDraws(marked, rng, outreach_rng)
+    # An outreach wish repeats any earlier wish of the same book; the other wishes are judged
+    # among themselves, as they would be without the outreach.
+    repeat = books.duplicated(["patron", "item"]).to_numpy().copy()
+    repeat[~marked] = books.loc[~marked].duplicated(["patron", "item"]).to_numpy()
+    kept = ~repeat | draws.each(lambda g, rows: g.random(len(rows)) < REBORROW_SHARE)
+    books, draws = books.loc[kept], draws.subset(kept)
 
     median = np.where(
         patrons["is_leader"].to_numpy()[books["patron"].to_numpy()],
@@ -85,14 +97,16 @@ def settle_loans(
         KEEP_DAYS_MEDIAN,
     )
     keep_days = np.clip(
-        np.rint(rng.lognormal(np.log(median), KEEP_DAYS_SIGMA)), 1, KEEP_DAYS_MAX
+        np.rint(draws.each(lambda g, rows: g.lognormal(np.log(median[rows]), KEEP_DAYS_SIGMA))),
+        1,
+        KEEP_DAYS_MAX,
     ).astype(np.int64)
-    pickup = rng.integers(0, HOLD_PICKUP_DAYS, len(books)) * DAY + opening_seconds(rng, len(books))
+    pickup_days = draws.each(lambda g, rows: g.integers(0, HOLD_PICKUP_DAYS, len(rows)))
+    pickup = pickup_days * DAY + draws.each(lambda g, rows: opening_seconds(g, len(rows)))
+    back = draws.each(lambda g, rows: opening_seconds(g, len(rows)))
     # A patron whose card expires (a graduate) picks nothing up after the last valid day.
     leaves = (patrons["expires_day"].to_numpy()[books["patron"].to_numpy()] + 1) * DAY
-    book_loans, holds = _queue_books(
-        books, keep_days, pickup, opening_seconds(rng, len(books)), leaves, end
-    )
+    book_loans, holds = _queue_books(books, keep_days, pickup, back, leaves, end)
     book_loans["due"] = book_loans["start"] + BOOK_LOAN_DAYS * DAY
 
     sessions = wishes.loc[wishes["kind"].gt(0)]
@@ -110,7 +124,10 @@ def settle_loans(
     loans.loc[loans["returned"] >= end, "returned"] = NEVER
     loans = loans.sort_values(["start", "patron", "item"], kind="stable", ignore_index=True)
     holds = holds.sort_values(["placed", "patron", "item"], kind="stable", ignore_index=True)
-    return loans[list(LOAN_COLUMNS)], holds
+    if "outreach" not in wishes.columns:
+        return loans[list(LOAN_COLUMNS)], holds
+    loans["outreach"] = loans["outreach"].eq(True).to_numpy()  # sessions: none
+    return loans[[*LOAN_COLUMNS, "outreach"]], holds
 
 
 def placed_holds(holds: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -119,6 +136,39 @@ def placed_holds(holds: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     unserved = (holds["filled"].to_numpy() == NEVER) & (holds["closed"].to_numpy() != NEVER)
     kept = ~unserved | (rng.random(len(holds)) < UNSERVED_HOLD_SHARE)
     return holds.loc[kept].reset_index(drop=True)
+
+
+def _outreach_mask(wishes: pd.DataFrame) -> np.ndarray:
+    if "outreach" not in wishes.columns:
+        return np.zeros(len(wishes), dtype=bool)
+    return wishes["outreach"].to_numpy(dtype=bool)
+
+
+class _WishDraws:
+    """Random draws per wish: ordinary wishes from the desk's stream in their own order,
+    outreach wishes from theirs, so adding outreach wishes changes no other wish's draws."""
+
+    def __init__(
+        self, marked: np.ndarray, rng: np.random.Generator, outreach_rng: np.random.Generator | None
+    ) -> None:
+        if marked.any() and outreach_rng is None:
+            raise ValueError("outreach wishes need their own random stream (outreach_rng)")
+        self.marked, self.rng, self.outreach_rng = marked, rng, outreach_rng
+
+    def subset(self, kept: np.ndarray) -> _WishDraws:
+        return _WishDraws(self.marked[kept], self.rng, self.outreach_rng)
+
+    def each(self, draw) -> np.ndarray:
+        """``draw(generator, rows)`` for the ordinary rows, then for the outreach rows."""
+        ordinary = np.flatnonzero(~self.marked)
+        values = draw(self.rng, ordinary)
+        if not self.marked.any():
+            return values
+        prompted = np.flatnonzero(self.marked)
+        extra = draw(self.outreach_rng, prompted)
+        out = np.empty(len(self.marked), dtype=np.result_type(values, extra))
+        out[ordinary], out[prompted] = values, extra
+        return out
 
 
 def _queue_books(
@@ -179,6 +229,8 @@ def _queue_books(
             "returned": np.asarray(returns, dtype=np.int64),
         }
     )
+    if "outreach" in books.columns:
+        loans["outreach"] = books["outreach"].to_numpy(dtype=bool)[rows]
     waits = order[np.asarray(held, dtype=np.int64)]
     holds = pd.DataFrame(
         {

@@ -75,16 +75,7 @@ def simulate_gate(
     exit_ = np.minimum(entry + dwell.astype(np.int64), extra_day * DAY + LAST_EXIT)
     exit_ = np.maximum(exit_, entry + MINUTE)
 
-    anchor_day = anchors.index.to_numpy() % n_days
-    first, last = anchors["first"].to_numpy(), anchors["last"].to_numpy()
-    anchor_entry = np.maximum(
-        first - rng.integers(*ARRIVAL_BEFORE_CHECKOUT, len(anchors)),
-        anchor_day * DAY + OPENS - rng.integers(0, DOOR_QUEUE, len(anchors)),
-    )
-    anchor_exit = np.maximum(
-        last + rng.integers(*LEAVE_AFTER_CHECKOUT, len(anchors)), anchor_entry + DWELL_RANGE[0]
-    )
-    anchor_exit = np.maximum(np.minimum(anchor_exit, anchor_day * DAY + LAST_EXIT), last + MINUTE)
+    anchor_entry, anchor_exit = _around_checkouts(anchors, n_days, rng)
 
     visitor = np.concatenate([anchors.index.to_numpy() // n_days, key // n_days])
     entries = np.concatenate([anchor_entry, entry])
@@ -92,6 +83,47 @@ def simulate_gate(
     late = (rng.random(len(exits)) < MIDNIGHT_SHARE) & (exits % DAY >= CLOSES)
     exits[late] = (exits[late] // DAY + 1) * DAY + rng.integers(*AFTER_MIDNIGHT, int(late.sum()))
     return _passages(visitor, entries, exits, n_days * DAY, rng)
+
+
+def checkout_passages(loans: pd.DataFrame, n_days: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Passages of the visits in which ``loans`` were checked out (one visit per patron-day).
+
+    Parameters
+    ----------
+    loans : pandas.DataFrame
+        Loans (``patron``, ``start``, ``returned``) whose checkout days need a visit.
+    n_days : int
+        Simulated days.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Passages shaped as those of ``simulate_gate``, sorted by time.
+    """
+    anchors = _checkout_visits(loans, n_days)
+    entries, exits = _around_checkouts(anchors, n_days, rng)
+    visitor = anchors.index.to_numpy() // n_days
+    return _passages(visitor, entries, exits, n_days * DAY, rng)
+
+
+def _around_checkouts(
+    anchors: pd.DataFrame, n_days: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Entry and exit of each checkout visit: some minutes before the first checkout, some
+    after the last presence."""
+    anchor_day = anchors.index.to_numpy() % n_days
+    first, last = anchors["first"].to_numpy(), anchors["last"].to_numpy()
+    entry = np.maximum(
+        first - rng.integers(*ARRIVAL_BEFORE_CHECKOUT, len(anchors)),
+        anchor_day * DAY + OPENS - rng.integers(0, DOOR_QUEUE, len(anchors)),
+    )
+    exit_ = np.maximum(
+        last + rng.integers(*LEAVE_AFTER_CHECKOUT, len(anchors)), entry + DWELL_RANGE[0]
+    )
+    exit_ = np.maximum(np.minimum(exit_, anchor_day * DAY + LAST_EXIT), last + MINUTE)
+    return entry, exit_
 
 
 def _extra_visits(

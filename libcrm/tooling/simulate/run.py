@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ from libcrm.tooling.simulate.export import World, write_exports
 from libcrm.tooling.simulate.gate import simulate_gate
 from libcrm.tooling.simulate.influence import choose_leaders, follower_wishes
 from libcrm.tooling.simulate.loans import draw_wishes
+from libcrm.tooling.simulate.outreach import Outreach, reach_out
 from libcrm.tooling.simulate.patrons import CLUSTERS_PER_DEPARTMENT, simulate_patrons
 from libcrm.tooling.simulate.requests import simulate_requests
 from libcrm.tooling.simulate.scales import Scale, resolve_scale
@@ -38,6 +40,7 @@ STREAMS = (
     "events",
     "requests",
     "holds",
+    "outreach",
 )
 
 
@@ -96,6 +99,7 @@ def simulate(
     days: int = 3,
     seed: int = 42,
     history_start: date = date(2025, 9, 1),
+    outreach: Outreach | None = None,
 ) -> SimulationSummary:
     """Simulate a university library and write its source exports.
 
@@ -116,6 +120,10 @@ def simulate(
         Random seed: equal arguments give byte-identical files.
     history_start : datetime.date
         First simulated day.
+    outreach : Outreach, optional
+        A message to some readers during a window: their prompted loans are added, what
+        happened before the window is unchanged, and the planted effect goes into the truth
+        file under ``outreach``.
 
     Returns
     -------
@@ -135,10 +143,11 @@ def simulate(
         size.items, clusters, CLUSTERS_PER_DEPARTMENT, timeline, streams["catalogue"]
     )
     wanted = size.loans_per_year * timeline.years
-    loans, holds = _circulate(patrons, catalogue, timeline, wanted, streams)
+    loans, holds, wishes, desk = _circulate(patrons, catalogue, timeline, wanted, streams)
     loans, lost_at, withdrawn_at = retire_items(
         loans, catalogue, timeline.n_days, timeline.export_days[1:], streams["attrition"]
     )
+    holds_rng = copy.deepcopy(streams["holds"])
     holds = cancel_holds(placed_holds(holds, streams["holds"]), loans, lost_at, withdrawn_at)
     requests = simulate_requests(patrons, catalogue, loans, timeline, streams["requests"])
     gate = simulate_gate(
@@ -165,17 +174,28 @@ def simulate(
         events,
         registrations,
     )
+    planted = None
+    if outreach is not None:
+        world, planted = reach_out(outreach, world, wishes, desk, holds_rng, streams["outreach"])
     write_exports(world, Path(landing_dir))
-    write_truth(Path(truth_path), patrons, catalogue, timeline, size.name, seed)
+    write_truth(
+        Path(truth_path),
+        patrons,
+        catalogue,
+        timeline,
+        size.name,
+        seed,
+        outreach=None if planted is None else planted.as_json(),
+    )
     last = timeline.export_days[-1]
     return SimulationSummary(
         patrons=int((patrons["registered_day"] <= last).sum()),
         items=int((catalogue.items["acquired_day"] <= last).sum()),
-        loans=len(loans),
-        gate_passages=len(gate),
+        loans=len(world.loans),
+        gate_passages=len(world.gate),
         events=len(events),
         registrations=len(registrations),
-        holds=len(holds),
+        holds=len(world.holds),
         purchase_requests=len(requests),
         export_days=tuple(timeline.date_of(day) for day in timeline.export_days),
     )
@@ -187,15 +207,17 @@ def _circulate(
     timeline: Timeline,
     wanted: float,
     streams: dict[str, np.random.Generator],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.random.Generator]:
     """Draw loan wishes (own and copied from leaders) and settle about ``wanted`` loans.
 
-    Returns the loans and the holds placed on busy copies."""
+    Returns the loans, the holds placed on busy copies, the wishes served and the desk's
+    stream as it was before serving them (to serve them again with more wishes)."""
     season = timeline.season()
     own = draw_wishes(patrons, catalogue, season, wanted * WISH_OVERSAMPLE, streams["wishes"])
     for round_ in range(2):
         copies = follower_wishes(patrons, own, timeline.n_days, streams["followers"])
         wishes = pd.concat([own, copies], ignore_index=True)
+        desk = copy.deepcopy(streams["desk"])
         loans, holds = settle_loans(wishes, patrons, catalogue, timeline.end, streams["desk"])
         shortfall = wanted - len(loans)
         if round_ == 1 or shortfall <= SHORTFALL_TOLERANCE * wanted or len(loans) == 0:
@@ -203,4 +225,4 @@ def _circulate(
         served = len(loans) / len(wishes)
         more = draw_wishes(patrons, catalogue, season, shortfall / served, streams["wishes"])
         own = pd.concat([own, more], ignore_index=True)
-    return loans, holds
+    return loans, holds, wishes, desk

@@ -24,6 +24,7 @@ def write_truth(
     timeline: Timeline,
     scale: str,
     seed: int,
+    outreach: dict | None = None,
 ) -> None:
     """Write the truth file: run parameters, taste clusters and every patron's hidden traits.
 
@@ -41,6 +42,8 @@ def write_truth(
         Scale name.
     seed : int
         Random seed of the run.
+    outreach : dict, optional
+        The planted effect of an outreach (written as ``outreach`` when given).
     """
     clusters = {
         str(cluster): {
@@ -61,6 +64,8 @@ def write_truth(
         "days": timeline.days,
         "clusters": clusters,
     }
+    if outreach is not None:
+        header["outreach"] = outreach
     ids = patrons["patron_id"].to_numpy()
     leader = patrons["leader"].to_numpy()
     # The day a lapsing patron stops coming (None for the others).

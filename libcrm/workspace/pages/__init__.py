@@ -1,5 +1,23 @@
 """The workspace's pages, one module each; :data:`ROUTERS` lists them for the app."""
 
-from libcrm.workspace.pages import admin, overview
+from libcrm.workspace.pages import (
+    admin,
+    events,
+    leaderboards,
+    leaders,
+    overview,
+    readers,
+    recommendations,
+    segments,
+)
 
-ROUTERS = [overview.router, admin.router]
+ROUTERS = [
+    overview.router,
+    segments.router,
+    leaders.router,
+    leaderboards.router,
+    events.router,
+    recommendations.router,
+    readers.router,
+    admin.router,
+]

@@ -1,9 +1,12 @@
 """Overview: this term's readers, loans, visits, hours and attendance against last year's same
-weeks, weekly trends, each source's freshness and the last night's quality status."""
+weeks, weekly trends, each source's freshness and the last night's quality status.
+
+The numbers come from marts.activity_term_to_date and marts.activity_weekly, which dbt builds
+each night per group of patrons, so a filter sums a few thousand rows."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import psycopg
 from fastapi import APIRouter
@@ -14,80 +17,53 @@ from libcrm.workspace.i18n import gettext as _
 
 router = APIRouter()
 
-# The first days of the two terms of a Chinese university year (month, day), until the academic
-# calendar of the library is configured: the spring term starts late February, the autumn term
-# early September.
-TERM_STARTS = ((2, 20), (9, 1))
-# The same weeks of the previous year: 52 weeks back, so weekdays line up.
-YEAR_BEFORE = timedelta(weeks=52)
-
-MEASURES = sql.SQL("""
-with users as (
-    select u.user_key from marts.dim_users as u where {where}
-),
-loans as (
-    select l.user_key from marts.fct_loans as l join users using (user_key)
-    where l.checkout_date between %(start)s and %(end)s
-),
-visits as (
-    select v.user_key, v.dwell_minutes from marts.fct_visits as v join users using (user_key)
-    where v.visit_date between %(start)s and %(end)s
-),
-attended as (
-    select a.user_key from marts.fct_event_attendance as a join users using (user_key)
-    where a.attended and a.starts_at::date between %(start)s and %(end)s
-)
+# Both marts are summed over the groups (department, category, cohort) the filters choose.
+TERM = sql.SQL("""
 select
-    (select count(distinct user_key) from (
-        select user_key from loans union select user_key from visits
-        union select user_key from attended) as active) as active_readers,
-    (select count(*) from loans) as loans,
-    (select count(*) from visits) as visits,
-    (select round(coalesce(sum(dwell_minutes), 0) / 60.0)::integer from visits) as library_hours,
-    (select count(*) from attended) as event_attendance
+    t.period,
+    min(t.first_day) as first_day,
+    min(t.last_day) as last_day,
+    sum(t.active_readers)::bigint as active_readers,
+    sum(t.loans)::bigint as loans,
+    sum(t.visits)::bigint as visits,
+    round(sum(t.library_minutes) / 60.0)::integer as library_hours,
+    sum(t.event_attendance)::bigint as event_attendance
+from marts.activity_term_to_date as t
+where {where}
+group by t.period
 """)
 
 WEEKLY = sql.SQL("""
-with users as (
-    select u.user_key from marts.dim_users as u where {where}
+with weeks as (
+    select week::date as week_starts_on
+    from generate_series(
+        date_trunc('week', %(first_day)s::date), %(last_day)s::date, '7 days'
+    ) as week
 ),
-weeks as (
-    select week::date as week
-    from generate_series(%(start)s::date, %(end)s::date, '7 days') as week
-),
-loans as (
-    select (l.checkout_date - %(start)s::date) / 7 as n, count(*) as loans
-    from marts.fct_loans as l join users using (user_key)
-    where l.checkout_date between %(start)s and %(end)s
-    group by 1
-),
-visits as (
+
+measured as (
     select
-        (v.visit_date - %(start)s::date) / 7 as n,
-        count(*) as visits,
-        round(sum(v.dwell_minutes) / 60.0)::integer as library_hours
-    from marts.fct_visits as v join users using (user_key)
-    where v.visit_date between %(start)s and %(end)s
-    group by 1
-),
-attended as (
-    select (a.starts_at::date - %(start)s::date) / 7 as n, count(*) as attendance
-    from marts.fct_event_attendance as a join users using (user_key)
-    where a.attended and a.starts_at::date between %(start)s and %(end)s
-    group by 1
+        w.week_starts_on,
+        sum(w.loans)::bigint as loans,
+        sum(w.visits)::bigint as visits,
+        round(sum(w.library_minutes) / 60.0)::integer as library_hours,
+        sum(w.event_attendance)::bigint as attendance
+    from marts.activity_weekly as w
+    where {where} and w.week_starts_on between %(first_day)s::date - 6 and %(last_day)s
+    group by w.week_starts_on
 )
+
 select
-    w.week,
-    coalesce(l.loans, 0) as loans,
-    coalesce(v.visits, 0) as visits,
-    coalesce(v.library_hours, 0) as library_hours,
-    coalesce(a.attendance, 0) as attendance
-from weeks as w
-left join loans as l on l.n = (w.week - %(start)s::date) / 7
-left join visits as v on v.n = (w.week - %(start)s::date) / 7
-left join attended as a on a.n = (w.week - %(start)s::date) / 7
-order by w.week
+    weeks.week_starts_on,
+    coalesce(m.loans, 0) as loans,
+    coalesce(m.visits, 0) as visits,
+    coalesce(m.library_hours, 0) as library_hours,
+    coalesce(m.attendance, 0) as attendance
+from weeks
+left join measured as m using (week_starts_on)
+order by weeks.week_starts_on
 """)
+MEASURES = ("active_readers", "loans", "visits", "library_hours", "event_attendance")
 
 
 def last_night(conn: psycopg.Connection) -> date | None:
@@ -95,25 +71,22 @@ def last_night(conn: psycopg.Connection) -> date | None:
     return conn.execute("select max(data_date) from quality.validation_results").fetchone()[0]
 
 
-def term_start(day: date) -> date:
-    """The first day of the term ``day`` falls in."""
-    starts = [date(year, m, d) for year in (day.year - 1, day.year) for m, d in TERM_STARTS]
-    return max(start for start in starts if start <= day)
+def term_measures(conn: psycopg.Connection, chosen: filters.Filters) -> dict[str, dict]:
+    """Per period (this_term, same_weeks_last_year): its first and last day and each measure;
+    an empty mapping when the filtered patrons did nothing this term."""
+    where, params = chosen.where("t")
+    rows = conn.execute(TERM.format(where=where), params).fetchall()
+    return {
+        period: {"first_day": first, "last_day": last, **dict(zip(MEASURES, values, strict=True))}
+        for period, first, last, *values in rows
+    }
 
 
-def measures(conn: psycopg.Connection, chosen: filters.Filters, start: date, end: date) -> dict:
-    """The overview's five measures over [start, end] for the filtered patrons."""
-    where, params = chosen.where("u")
-    cursor = conn.execute(MEASURES.format(where=where), {**params, "start": start, "end": end})
-    return dict(zip([c.name for c in cursor.description], cursor.fetchone(), strict=True))
-
-
-def weekly(conn: psycopg.Connection, chosen: filters.Filters, start: date, end: date) -> web.Table:
-    """Loans, visits, hours and attendance per week from ``start`` to ``end``."""
-    where, params = chosen.where("u")
-    return web.Table.of(
-        conn.execute(WEEKLY.format(where=where), {**params, "start": start, "end": end})
-    )
+def weekly(conn: psycopg.Connection, chosen: filters.Filters, first: date, last: date) -> web.Table:
+    """Loans, visits, hours and attendance per week (Monday first) from ``first`` to ``last``."""
+    where, params = chosen.where("w")
+    query = WEEKLY.format(where=where)
+    return web.Table.of(conn.execute(query, {**params, "first_day": first, "last_day": last}))
 
 
 def freshness(conn: psycopg.Connection) -> web.Table:
@@ -150,20 +123,30 @@ def quality_status(conn: psycopg.Connection, night: date | None) -> web.Table:
 @router.get("/")
 def overview(page: web.Reader):
     chosen = filters.Filters.of(page.request)
+    choices = filters.choices(page.conn)
     night = last_night(page.conn)
-    if night is None:
+    periods = term_measures(page.conn, chosen) if night else {}
+    if "this_term" not in periods:
+        zeros = web.Table(
+            ["measure", "this_term", "same_weeks_last_year"], [(key, 0, 0) for key in MEASURES]
+        )
         return page.render(
             "overview.html",
-            night=None,
+            night=night,
             filters=chosen,
-            choices=filters.choices(page.conn),
-            tables={},
+            choices=choices,
+            tables={"measures": zeros} if night else {},
         )
-    start = term_start(night)
-    now = measures(page.conn, chosen, start, night)
-    before = measures(page.conn, chosen, start - YEAR_BEFORE, night - YEAR_BEFORE)
-    this_year = weekly(page.conn, chosen, start, night)
-    last_year = weekly(page.conn, chosen, start - YEAR_BEFORE, night - YEAR_BEFORE)
+    now = periods["this_term"]
+    before = periods.get("same_weeks_last_year") or {key: 0 for key in MEASURES}
+    start = now["first_day"]
+    this_year = weekly(page.conn, chosen, start, now["last_day"])
+    last_year = weekly(
+        page.conn,
+        chosen,
+        before.get("first_day") or start,
+        before.get("last_day") or now["last_day"],
+    )
     weeks = [_("week %(n)s", n=i + 1) for i in range(len(this_year.rows))]
     trends = {}
     for column, title in (
@@ -174,23 +157,21 @@ def overview(page: web.Reader):
     ):
         index = this_year.columns.index(column)
         series = {_("this term"): [row[index] for row in this_year.rows]}
-        if any(before.values()):  # no line of zeros for a year before the data begins
+        if any(before[key] for key in MEASURES):  # no line of zeros before the data begins
             series[_("same weeks last year")] = [row[index] for row in last_year.rows]
         trends[title] = charts.lines(weeks, series)
-    cards = [(key, now[key], before[key]) for key in now]
-    comparison = web.Table(
-        ["measure", "this_term", "same_weeks_last_year"],
-        [(key, now[key], before[key]) for key in now],
-    )
+    cards = [(key, now[key], before[key]) for key in MEASURES]
+    comparison = web.Table(["measure", "this_term", "same_weeks_last_year"], cards)
+    fresh = freshness(page.conn)
     return page.render(
         "overview.html",
         night=night,
         term_start=start,
         filters=chosen,
-        choices=filters.choices(page.conn),
+        choices=choices,
         cards=cards,
         trends=trends,
-        freshness=freshness(page.conn),
+        freshness=fresh,
         quality=quality_status(page.conn, night),
-        tables={"measures": comparison, "weekly": this_year, "freshness": freshness(page.conn)},
+        tables={"measures": comparison, "weekly": this_year, "freshness": fresh},
     )

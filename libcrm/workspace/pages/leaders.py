@@ -1,0 +1,150 @@
+"""Opinion leaders: the readers whose books others borrow after them, with their department,
+the subjects they read (CLC classes), the followers they reach and their score, and how the
+leaders spread over the departments."""
+
+from __future__ import annotations
+
+import psycopg
+from fastapi import APIRouter
+from psycopg import sql
+
+from libcrm.workspace import charts, filters, i18n, web
+from libcrm.workspace.i18n import N_, gettext
+from libcrm.workspace.pages.segments import thresholds
+
+router = APIRouter()
+
+# The main classes of the Chinese Library Classification (中国图书馆分类法), and TP, the
+# computing class libraries count apart from the rest of T.
+CLC_CLASSES = {
+    "A": N_("Marxism-Leninism, Mao Zedong Thought, Deng Xiaoping Theory"),
+    "B": N_("Philosophy and religion"),
+    "C": N_("Social sciences in general"),
+    "D": N_("Politics and law"),
+    "E": N_("Military science"),
+    "F": N_("Economics"),
+    "G": N_("Culture, science, education and sports"),
+    "H": N_("Languages and writing"),
+    "I": N_("Literature"),
+    "J": N_("Art"),
+    "K": N_("History and geography"),
+    "N": N_("Natural sciences in general"),
+    "O": N_("Mathematics, physics and chemistry"),
+    "P": N_("Astronomy and earth sciences"),
+    "Q": N_("Biology"),
+    "R": N_("Medicine and health"),
+    "S": N_("Agriculture"),
+    "T": N_("Industrial technology"),
+    "TP": N_("Automation and computing"),
+    "U": N_("Transport"),
+    "V": N_("Aviation and aerospace"),
+    "X": N_("Environment and safety"),
+    "Z": N_("General works"),
+}
+
+LEADERS = sql.SQL("""
+select
+    o.rank, o.user_key, u.department, u.category, p.top_clc_classes, o.followers_reached,
+    o.books_carried, o.score, o.co_borrowers, o.average_lead_days
+from marts.opinion_leaders as o
+join marts.dim_users as u using (user_key)
+left join marts.user_profiles as p using (user_key)
+where {where}
+order by o.rank
+""")
+
+
+def clc_name(code: str) -> str:
+    """A CLC class as its code and name in the current language, e.g. "I 文学"."""
+    name = CLC_CLASSES.get(code) or CLC_CLASSES.get(code[:1])
+    return f"{code} {gettext(name)}" if name else code
+
+
+def leaders(conn: psycopg.Connection, chosen: filters.Filters) -> web.Table:
+    """The chosen readers who are opinion leaders, by the library's rank."""
+    where, params = chosen.where("u")
+    return web.Table.of(conn.execute(LEADERS.format(where=where), params))
+
+
+def by_department(table: web.Table) -> web.Table:
+    """Leaders, followers reached and books carried per department, most leaders first."""
+    totals: dict[str, list[int]] = {}
+    for row in table.dicts():
+        counts = totals.setdefault(row["department"] or "—", [0, 0, 0])
+        counts[0] += 1
+        counts[1] += row["followers_reached"]
+        counts[2] += row["books_carried"]
+    ordered = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))
+    return web.Table(
+        ["department", "leaders", "followers_reached", "books_carried"],
+        [(name, *counts) for name, counts in ordered],
+    )
+
+
+def by_subject(table: web.Table) -> web.Table:
+    """How many leaders read each CLC class among their top three, most leaders first."""
+    counts: dict[str, int] = {}
+    for row in table.dicts():
+        for code in (row["top_clc_classes"] or "").split(","):
+            if code:
+                counts[code] = counts.get(code, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return web.Table(["clc_class", "leaders"], [(clc_name(code), n) for code, n in ordered])
+
+
+@router.get("/leaders")
+def opinion_leaders(page: web.Reader):
+    # Messages built here (chart labels, rules) need the page's language, as the template.
+    with i18n.use(page.language):
+        return _opinion_leaders(page)
+
+
+def _opinion_leaders(page: web.Page):
+    chosen = filters.Filters.of(page.request)
+    found = leaders(page.conn, chosen)
+    departments = by_department(found)
+    subjects = by_subject(found)
+    shown = web.Table(
+        [
+            "rank",
+            "user_key",
+            "department",
+            "category",
+            "subjects",
+            "followers_reached",
+            "books_carried",
+            "score",
+            "co_borrowers",
+            "average_lead_days",
+        ],
+        [
+            (
+                *row[:4],
+                ", ".join(clc_name(code) for code in (row[4] or "").split(",") if code),
+                *row[5:],
+            )
+            for row in found.rows
+        ],
+    )
+    department_chart = charts.bars(
+        [row[0] for row in departments.rows],
+        {
+            gettext("Opinion leaders"): [row[1] for row in departments.rows],
+            gettext("Followers reached"): [row[2] for row in departments.rows],
+        },
+    )
+    subject_chart = charts.bars(
+        [row[0].split(" ")[0] for row in subjects.rows],  # the codes: the names are too long
+        {gettext("Opinion leaders"): [row[1] for row in subjects.rows]},
+    )
+    return page.render(
+        "leaders.html",
+        filters=chosen,
+        choices=filters.choices(page.conn),
+        leaders=shown,
+        rules=thresholds(),
+        departments=departments,
+        department_chart=department_chart,
+        subject_chart=subject_chart,
+        tables={"leaders": shown, "departments": departments, "subjects": subjects},
+    )
