@@ -45,7 +45,7 @@ def calendar_periods() -> list[dict]:
 
 def period(name: str) -> dict:
     """The calendar period called ``name``."""
-    return next(row for row in calendar_periods() if row["name"] == name)
+    return next(row for row in calendar_periods() if row["period"] == name)
 
 
 def nth_teaching_day(term_name: str, count: int) -> date:
