@@ -8,7 +8,7 @@ are read where those programs need them; :data:`OTHER_PROGRAMS` says where and w
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, ClassVar, get_args
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -109,6 +109,15 @@ class Settings(BaseSettings):
         default=False,
         description="true when the workspace is reached over HTTPS: cookies are sent only so",
     )
+    # Weekly by default: a selection fits every candidate (about ten models), which on a large
+    # library costs several times the night's own training; the other nights re-check the
+    # week's choice against the most-borrowed list.
+    model_selection: Literal["nightly", "weekly"] = Field(
+        default="weekly",
+        description="when the recommender candidates are scored and the best chosen: every "
+        "night, or once a week (other nights keep the week's choice unless it loses to the "
+        "most-borrowed list)",
+    )
     ils_token: SecretStr | None = Field(
         default=None, description="token for the ILS REST API (sent as X-Okapi-Token)"
     )
@@ -145,6 +154,7 @@ EXPECTED = {
     "bool": "true or false",
     "path": "a path",
     "frozenset": "a comma-separated list",
+    "literal": "one of the values listed in the README",
 }
 
 

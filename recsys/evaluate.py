@@ -54,20 +54,29 @@ def recommend_all(
     return np.vstack([ids for ids, _ in parts]), np.vstack([scores for _, scores in parts])
 
 
-def list_quality(lists: Iterable[tuple[Sequence, set]], k: int = K) -> tuple[float, ...]:
-    """Mean hit rate, precision and nDCG at ``k`` of ``(ranked items, relevant items)`` pairs
-    (zeros when there are none): the one definition every evaluation here uses."""
+def per_user_quality(
+    lists: Iterable[tuple[Sequence, set]], k: int = K
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hit (0 or 1), precision and nDCG at ``k`` of each ``(ranked items, relevant items)``
+    pair, in order: the one definition every evaluation here uses."""
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     hits, precision, ndcg = [], [], []
     for ranked, relevant in lists:
         gains = np.array([item in relevant for item in list(ranked)[:k]], dtype=float)
         ideal = discounts[: min(len(relevant), k)].sum()
-        hits.append(gains.any())
+        hits.append(float(gains.any()))
         precision.append(gains.sum() / k)
         ndcg.append((gains * discounts[: len(gains)]).sum() / ideal if ideal else 0.0)
-    if not hits:
+    return np.array(hits), np.array(precision), np.array(ndcg)
+
+
+def list_quality(lists: Iterable[tuple[Sequence, set]], k: int = K) -> tuple[float, ...]:
+    """Mean hit rate, precision and nDCG at ``k`` of ``(ranked items, relevant items)`` pairs
+    (zeros when there are none)."""
+    hits, precision, ndcg = per_user_quality(lists, k)
+    if not len(hits):
         return 0.0, 0.0, 0.0
-    return float(np.mean(hits)), float(np.mean(precision)), float(np.mean(ndcg))
+    return float(hits.mean()), float(precision.mean()), float(ndcg.mean())
 
 
 def ranking_metrics(
@@ -78,18 +87,64 @@ def ranking_metrics(
     catalogue: int,
 ) -> Metrics:
     """Score recommendations (``recommended[i]`` for user ``rows[i]``) against the test matrix."""
-    hit_rate, precision, ndcg = list_quality(
+    return scored_lists(recommended, valid, test, rows, catalogue)[0]
+
+
+def scored_lists(
+    recommended: np.ndarray,
+    valid: np.ndarray,
+    test: sparse.csr_matrix,
+    rows: np.ndarray,
+    catalogue: int,
+) -> tuple[Metrics, np.ndarray]:
+    """The metrics of ``ranking_metrics`` and each user's nDCG@10 (in the order of ``rows``)."""
+    hits, precision, ndcg = per_user_quality(
         (recommended[i][valid[i]], set(test.indices[test.indptr[row] : test.indptr[row + 1]]))
         for i, row in enumerate(rows)
     )
     shown = np.unique(recommended[valid]) if len(rows) else np.array([])
-    return Metrics(
+    metrics = Metrics(
         users_evaluated=len(rows),
-        hit_rate_at_10=hit_rate,
-        precision_at_10=precision,
-        ndcg_at_10=ndcg,
+        hit_rate_at_10=float(hits.mean()) if len(rows) else 0.0,
+        precision_at_10=float(precision.mean()) if len(rows) else 0.0,
+        ndcg_at_10=float(ndcg.mean()) if len(rows) else 0.0,
         coverage=len(shown) / catalogue if catalogue else 0.0,
     )
+    return metrics, ndcg
+
+
+def new_interactions(train: sparse.csr_matrix, test: sparse.csr_matrix) -> sparse.csr_matrix:
+    """The test pairs a user had not had in training (the ones a recommendation can find)."""
+    seen = (train > 0).tocsr()
+    new = ((test > 0).astype(np.int8) - test.multiply(seen).astype(bool).astype(np.int8)).tocsr()
+    new.eliminate_zeros()
+    return new
+
+
+def evaluable_users(train: sparse.csr_matrix, test: sparse.csr_matrix) -> np.ndarray:
+    """Rows with at least one training and one new test interaction."""
+    new = new_interactions(train, test)
+    return np.flatnonzero((np.diff(train.indptr) > 0) & (np.diff(new.indptr) > 0))
+
+
+def holdout_lists(
+    model,
+    train: sparse.csr_matrix,
+    test: sparse.csr_matrix,
+    blocked: np.ndarray,
+    works: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
+) -> tuple[Metrics, np.ndarray]:
+    """``holdout``, also giving each evaluated user's nDCG@10; ``rows`` (a subset of the
+    evaluable users, e.g. a sample) limits who is scored."""
+    seen = (train > 0).tocsr()
+    exclude = seen if works is None else exclude_same_work(seen, works)
+    new = new_interactions(train, test)
+    if rows is None:
+        rows = evaluable_users(train, test)
+    model.fit(train)
+    ids, scores = recommend_all(model, rows, K, exclude, blocked)
+    return scored_lists(ids, np.isfinite(scores), new, rows, int((~blocked).sum()))
 
 
 def holdout(
@@ -105,14 +160,7 @@ def holdout(
     borrowed in training (and, with ``works``, other copies of the same work) are excluded
     from their recommendations, as in production.
     """
-    seen = (train > 0).tocsr()
-    exclude = seen if works is None else exclude_same_work(seen, works)
-    new = ((test > 0).astype(np.int8) - test.multiply(seen).astype(bool).astype(np.int8)).tocsr()
-    new.eliminate_zeros()
-    rows = np.flatnonzero((np.diff(train.indptr) > 0) & (np.diff(new.indptr) > 0))
-    model.fit(train)
-    ids, scores = recommend_all(model, rows, K, exclude, blocked)
-    return ranking_metrics(ids, np.isfinite(scores), new, rows, int((~blocked).sum()))
+    return holdout_lists(model, train, test, blocked, works)[0]
 
 
 def random_split(

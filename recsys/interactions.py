@@ -19,6 +19,18 @@ SIGNAL_WEIGHTS = {"loan": 1.0, "purchase_request": 1.0}
 
 
 @dataclass(frozen=True)
+class Weighting:
+    """How interactions become matrix weights: decayed to the training cutoff with
+    ``half_life_days`` (``None``: no decay), and summed (counts) or counted once (binary)."""
+
+    half_life_days: float | None = HALF_LIFE_DAYS
+    binary: bool = False
+
+    def applies_decay(self) -> bool:
+        return self.half_life_days is not None
+
+
+@dataclass(frozen=True)
 class Interactions:
     """A user × item matrix of interaction weights and the ids of its rows and columns."""
 
@@ -39,6 +51,24 @@ def decay_weights(
     """Return 2 ** (-age / half_life) for each timestamp (numpy datetime64) before ``now``."""
     age_days = (np.datetime64(now) - times.astype("datetime64[s]")) / np.timedelta64(1, "D")
     return np.power(2.0, -np.clip(age_days, 0, None) / half_life_days)
+
+
+def weighted(weights: np.ndarray, times: np.ndarray, now, weighting: Weighting) -> np.ndarray:
+    """``weights`` decayed to ``now`` as ``weighting`` says; undated (NaT) rows keep theirs."""
+    out = np.asarray(weights, dtype=float).copy()
+    dated = ~np.isnat(times)
+    if weighting.applies_decay() and dated.any() and now is not None:
+        out[dated] *= decay_weights(times[dated], now, weighting.half_life_days)
+    return out
+
+
+def binarised(matrix: sparse.csr_matrix, weighting: Weighting) -> sparse.csr_matrix:
+    """``matrix`` itself, or with every stored weight set to 1 for a binary weighting."""
+    if not weighting.binary:
+        return matrix
+    out = matrix.copy()
+    out.data = np.ones_like(out.data)
+    return out
 
 
 def build(

@@ -6,6 +6,7 @@ borrowed) and ``blocked`` a boolean per item (never recommend: lost, withdrawn, 
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -186,3 +187,89 @@ class Als(Scorer):
         """For each recommended item of each user, the history item most similar to it (for
         explanations; see ``recsys.explain.closest_history``)."""
         return closest_history(self.unit_factors(), items, valid, history)
+
+
+# Share of overall popularity added to a class-weighted score, so that items of classes the
+# reader never read (and readers of unclassified books) still come in most-borrowed order.
+CLASS_TIE_BREAK = 1e-6
+
+
+@dataclass
+class ClassPopularity(Scorer):
+    """Most-borrowed items weighted by the reader's share of loans in each item's CLC class:
+    the popular books of the subjects a reader reads, in proportion.
+
+    ``item_classes`` holds one class code per item column (``-1``: unclassified).
+    """
+
+    item_classes: np.ndarray
+    popularity: np.ndarray = field(default=None, repr=False)
+    _membership: sparse.csr_matrix = field(default=None, repr=False)
+    _user_items: sparse.csr_matrix = field(default=None, repr=False)
+
+    def fit(self, user_items: sparse.csr_matrix) -> ClassPopularity:
+        if user_items.nnz == 0:
+            raise ModelFitError("no interactions to count")
+        counts = np.asarray(user_items.sum(axis=0), dtype=np.float64).ravel()
+        self.popularity = counts / max(counts.max(), EPSILON)
+        classed = np.flatnonzero(self.item_classes >= 0)
+        self._membership = sparse.csr_matrix(
+            (np.ones(len(classed)), (classed, self.item_classes[classed])),
+            shape=(user_items.shape[1], max(int(self.item_classes.max(initial=-1)) + 1, 1)),
+        )
+        self._user_items = user_items.tocsr()
+        return self
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        mix = np.asarray((self._user_items[rows] @ self._membership).todense(), np.float64)
+        mix /= np.maximum(mix.sum(axis=1, keepdims=True), EPSILON)
+        classed = self.item_classes >= 0
+        scores = np.zeros((len(rows), len(self.popularity)))
+        scores[:, classed] = mix[:, self.item_classes[classed]] * self.popularity[classed]
+        return scores + CLASS_TIE_BREAK * self.popularity
+
+
+@dataclass
+class ItemNeighbours(Scorer):
+    """Item-to-item neighbours (implicit's cosine ``ItemItemRecommender``): a reader's items
+    summed over the ``neighbours`` most similar items of each."""
+
+    neighbours: int = 50
+    num_threads: int = 2
+    similarity: sparse.csr_matrix = field(default=None, repr=False)
+    _user_items: sparse.csr_matrix = field(default=None, repr=False)
+
+    def fit(self, user_items: sparse.csr_matrix) -> ItemNeighbours:
+        if user_items.nnz == 0:
+            raise ModelFitError("no interactions to learn from")
+        # Imported when a model is built, as for ALS.
+        from implicit.nearest_neighbours import CosineRecommender
+        from implicit.utils import ParameterWarning
+
+        model = CosineRecommender(K=self.neighbours, num_threads=self.num_threads)
+        with warnings.catch_warnings():
+            # implicit normalises the matrix into COO form itself, then warns about its own
+            # conversion back to CSR: nothing the caller can change.
+            warnings.simplefilter("ignore", ParameterWarning)
+            model.fit(user_items.tocsr(), show_progress=False)
+        self.similarity = model.similarity.tocsr()
+        self._user_items = user_items.tocsr()
+        return self
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray((self._user_items[rows] @ self.similarity).todense(), np.float64)
+
+    def closest_histories(
+        self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
+    ) -> np.ndarray:
+        """For each recommended item, the history item most similar to it (the first of
+        equally similar ones, in column order); ``-1`` for empty slots and no history."""
+        history = history.tocsr()
+        history.sort_indices()
+        out = np.full(items.shape, -1, dtype=np.int64)
+        for user in range(len(items)):
+            past = history.indices[history.indptr[user] : history.indptr[user + 1]]
+            if len(past):
+                block = self.similarity[past][:, items[user]].toarray()
+                out[user] = past[np.argmax(block, axis=0)]
+        return np.where(valid, out, -1)

@@ -1,24 +1,24 @@
-"""The nightly recommendation run: evaluate the model against popularity, publish the better
-one's books and the open events for each eligible patron, and keep the history."""
+"""The nightly recommendation run: choose the library's recommender on its own loans (see
+recsys.choosing), publish its books and the open events for each eligible patron, and keep
+the history."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
-from libcrm import config, db
-from recsys import activities, resources
+from libcrm import config, db, settings
+from recsys import activities, choosing, resources
+from recsys.candidates import BASELINE, BY_NAME, CANDIDATES, Candidate
 from recsys.evaluate import Metrics
 from recsys.publish import Replacement, replace_all
-from recsys.resources import HOLDOUT_DAYS
+from recsys.selection import DEFAULT_RULES, Rules
 from recsys.warehouse import loan_titles, read_catalogue
 
 log = logging.getLogger(__name__)
-
-# The model is published unless its nDCG@10 falls more than this share below popularity's.
-TOLERANCE = 0.05
 RESOURCE_COLUMNS = (
     "patron_id",
     "rank",
@@ -43,9 +43,9 @@ ACTIVITY_COLUMNS = (
 class NightlyResult:
     """What the run measured and published."""
 
-    model: Metrics
-    popularity: Metrics
-    published_model: str
+    model: Metrics  # the published candidate's, on the validation split
+    popularity: Metrics  # the most-borrowed list's, on the same readers
+    published_model: str  # the candidate's name
     model_version: str
     rows_published: int
     users_with_recommendations: int
@@ -53,7 +53,10 @@ class NightlyResult:
     users_with_activities: int = 0
     activity_model_version: str = ""
     fallback_users: int = 0
-    gate: str = field(default="")
+    gate: str = field(default="")  # why the published candidate was published
+    selected: bool = False  # chosen by tonight's scores (False: kept, or no selection tonight)
+    # Every candidate scored tonight: name -> (nDCG@10, interval low, interval high).
+    candidates: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     # False when the portal already served a newer night and was left as it is (a re-run of an
     # older day); ``portal_kept`` then says why.
     published: bool = True
@@ -61,17 +64,6 @@ class NightlyResult:
     # Wall seconds per step, for the benchmark: read, evaluate, books_matrix, books_train,
     # books_recommend_all, events, publish.
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-def gate(model: Metrics, popular: Metrics) -> tuple[bool, str]:
-    """Decide whether the model may be published; say why in one line."""
-    passed = model.ndcg_at_10 >= popular.ndcg_at_10 * (1 - TOLERANCE)
-    verdict = "model published" if passed else "popularity published instead of the model"
-    return passed, (
-        f"{verdict}: nDCG@10 {model.ndcg_at_10:.4f} vs popularity {popular.ndcg_at_10:.4f} "
-        f"(tolerance {TOLERANCE:.0%}), HR@10 {model.hit_rate_at_10:.3f} vs "
-        f"{popular.hit_rate_at_10:.3f} on {model.users_evaluated} users held out"
-    )
 
 
 def _portal(rows, patrons, data_date, version):
@@ -106,18 +98,27 @@ class _Stopwatch:
         self._last = time.perf_counter()
 
 
-def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
-    """Evaluate, train, publish both portal tables and record the night's metrics."""
+def run(
+    data_date: date,
+    run_id: str,
+    url: str | None = None,
+    rules: Rules = DEFAULT_RULES,
+    candidates: Sequence[Candidate] = CANDIDATES,
+) -> NightlyResult:
+    """Choose the recommender, train it, publish both portal tables and record every
+    candidate's score (``LIBCRM_MODEL_SELECTION`` says on which nights all are scored)."""
     url = url or config.database_url()
+    schedule = settings.load().model_selection
     clock = _Stopwatch()
     with db.connect(url) as conn:
         catalogue = read_catalogue(conn)
         clock.lap("read")
-        model_metrics, popular_metrics = resources.evaluate(catalogue, data_date)
-        use_model, verdict = gate(model_metrics, popular_metrics)
-        (log.info if use_model else log.warning)("recommender gate for %s: %s", data_date, verdict)
+        choice, split = choosing.choose(conn, catalogue, data_date, schedule, rules, candidates)
+        (log.info if choice.name != BASELINE else log.warning)(
+            "recommender for %s: %s", data_date, choice.reason
+        )
         clock.lap("evaluate")
-        books = resources.recommend(catalogue, data_date, use_model)
+        books = resources.recommend(catalogue, data_date, BY_NAME[choice.name])
         clock.lap_parts("books", books.seconds)
         events = activities.read_events(conn, catalogue.departments)
         eligible = sorted(catalogue.patrons)
@@ -145,12 +146,13 @@ def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
             data_date,
         )
         written, events_written = publication.rows_written
-        _store_metrics(conn, run_id, data_date, model_metrics, popular_metrics, use_model)
+        cutoff = split.cutoff.astype(object).date()
+        choosing.store(conn, run_id, data_date, choice, cutoff)
         clock.lap("publish")
     return NightlyResult(
-        model=model_metrics,
-        popularity=popular_metrics,
-        published_model="als" if use_model else "popularity",
+        model=choice.score(choice.name).metrics,
+        popularity=choice.score(BASELINE).metrics,
+        published_model=choice.name,
         model_version=books.version,
         rows_published=written,
         users_with_recommendations=len({row[0] for row in books.rows}),
@@ -158,35 +160,10 @@ def run(data_date: date, run_id: str, url: str | None = None) -> NightlyResult:
         users_with_activities=len({row[0] for row in event_rows}),
         activity_model_version=event_version,
         fallback_users=books.fallback_users,
-        gate=verdict,
+        gate=choice.reason,
+        selected=choice.selected,
+        candidates={s.name: (s.metrics.ndcg_at_10, s.ci_low, s.ci_high) for s in choice.scores},
         published=publication.published,
         portal_kept=publication.reason,
         seconds=clock.laps,
     )
-
-
-def _store_metrics(conn, run_id, data_date, als: Metrics, popular: Metrics, use_als: bool) -> None:
-    cutoff = data_date - timedelta(days=HOLDOUT_DAYS - 1)
-    with conn.transaction():
-        conn.execute("delete from quality.recommender_evaluations where run_id = %s", [run_id])
-        for name, metrics, published in (
-            ("als", als, use_als),
-            ("popularity", popular, not use_als),
-        ):
-            conn.execute(
-                "insert into quality.recommender_evaluations (run_id, data_date, model, cutoff, "
-                "users_evaluated, hit_rate_at_10, precision_at_10, ndcg_at_10, coverage, "
-                "published) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    run_id,
-                    data_date,
-                    name,
-                    cutoff,
-                    metrics.users_evaluated,
-                    metrics.hit_rate_at_10,
-                    metrics.precision_at_10,
-                    metrics.ndcg_at_10,
-                    metrics.coverage,
-                    published,
-                ],
-            )

@@ -9,26 +9,32 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from recsys import interactions
-from recsys.blend import Blend
-from recsys.evaluate import K, Metrics, holdout, recommend_all
-from recsys.models import Als, GroupPopularity, Popularity
+from recsys.candidates import (
+    BY_NAME,
+    CLASS_CAP,
+    DECAYED,
+    DEPARTMENT_WEIGHT,
+    EVERYONE,
+    MIN_HISTORY,
+    Candidate,
+    build,
+)
+from recsys.evaluate import K, recommend_all
+from recsys.interactions import Weighting
+from recsys.models import GroupPopularity
 from recsys.rerank import Diversified
+from recsys.validation import WINDOWS_DAYS, Log, Split
 from recsys.warehouse import Catalogue
 
-# The test window of the nightly holdout: the last two weeks of loans.
-HOLDOUT_DAYS = 14
-# Users with fewer books in their history than this get their department's popular books.
-MIN_HISTORY = 2
-# Weight of "popular in my department" next to ALS (both scaled per user); measured in
-# docs/recommender.md: it lifts hit rate on the simulator and costs nothing on data without
-# departments.
-DEPARTMENT_WEIGHT = 0.3
-# No more than this many of a user's ten books from one CLC class (None: no cap); a tighter
-# cap costs hit rate, since most readers stay within their department's class.
-CLASS_CAP = 6
+__all__ = ["CLASS_CAP", "DEPARTMENT_WEIGHT", "MIN_HISTORY"]
+
+# The test window of the events' holdout: the books' first validation window, two weeks.
+HOLDOUT_DAYS = WINDOWS_DAYS[0]
+
 _MIDNIGHT = datetime.min.time()
 POPULAR_REASON = "among the books most borrowed lately"
 DEPARTMENT_REASON = "popular in your department ({department}) lately"
+CLASS_REASON = "among the books most borrowed in the subjects you read"
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,8 @@ class Axes:
 
 
 def personal_model(user_groups: np.ndarray, item_classes: np.ndarray) -> Diversified:
-    """The production model: ALS blended with department popularity, capped per class."""
-    return Diversified(
-        Blend(Als(), GroupPopularity(user_groups), DEPARTMENT_WEIGHT), item_classes, CLASS_CAP
-    )
+    """The blend candidate: ALS blended with department popularity, capped per class."""
+    return build(BY_NAME["als-blend"], user_groups, item_classes)
 
 
 def _axes(catalogue: Catalogue, data: interactions.Interactions) -> Axes:
@@ -62,39 +66,48 @@ def _axes(catalogue: Catalogue, data: interactions.Interactions) -> Axes:
     )
 
 
-def training_axes(catalogue: Catalogue, until: np.datetime64, users, items) -> Axes:
-    """Loans and weaker signals before ``until``, decayed to it, on fixed axes."""
-    s_users, s_items, s_times, s_weights = catalogue.signals
-    all_users = np.concatenate([catalogue.loan_users, s_users])
-    all_items = np.concatenate([catalogue.loan_items, s_items])
-    times = np.concatenate([catalogue.loan_times, s_times])
-    weights = np.concatenate([np.ones(len(catalogue.loan_users)), s_weights])
-    before = times < until
-    decay = interactions.decay_weights(times[before], until.astype(datetime))
-    data = interactions.build(
-        all_users[before], all_items[before], weights[before] * decay, users, items
+def training_axes(
+    catalogue: Catalogue, until: np.datetime64, users, items, weighting: Weighting = DECAYED
+) -> Axes:
+    """Loans and weaker signals before ``until``, weighted (decayed to it) on fixed axes."""
+    log = validation_log(catalogue, users, items)
+    before = log.times < until
+    weights = interactions.weighted(
+        log.weights[before], log.times[before], until.astype(datetime), weighting
+    )
+    data = interactions.build(log.users[before], log.items[before], weights, users, items)
+    data = interactions.Interactions(
+        interactions.binarised(data.matrix, weighting), data.users, data.items
     )
     return _axes(catalogue, data)
 
 
-def evaluate(catalogue: Catalogue, data_date: date) -> tuple[Metrics, Metrics]:
-    """Temporal holdout: train before the last HOLDOUT_DAYS, test on the books borrowed then."""
-    cutoff = np.datetime64(
-        datetime.combine(data_date - timedelta(days=HOLDOUT_DAYS - 1), _MIDNIGHT)
+def validation_log(catalogue: Catalogue, users=None, items=None) -> Log:
+    """Loans and weaker signals on the axes ``users`` × ``items`` (by default every user and
+    item with one); only loans are test targets."""
+    s_users, s_items, s_times, s_weights = catalogue.signals
+    all_users = np.concatenate([catalogue.loan_users, s_users])
+    all_items = np.concatenate([catalogue.loan_items, s_items])
+    return Log(
+        all_users,
+        all_items,
+        np.concatenate([catalogue.loan_times, s_times]),
+        np.concatenate([np.ones(len(catalogue.loan_users)), s_weights]),
+        np.r_[np.ones(len(catalogue.loan_users), bool), np.zeros(len(s_users), bool)],
+        np.unique(all_users) if users is None else users,
+        np.unique(all_items) if items is None else items,
     )
-    users = np.unique(np.concatenate([catalogue.loan_users, catalogue.signals[0]]))
-    items = np.unique(np.concatenate([catalogue.loan_items, catalogue.signals[1]]))
-    axes = training_axes(catalogue, cutoff, users, items)
-    after = catalogue.loan_times >= cutoff
-    test = interactions.build(
-        catalogue.loan_users[after], catalogue.loan_items[after], np.ones(after.sum()), users, items
-    )
-    model = personal_model(axes.user_groups, axes.item_classes)
-    train = axes.data.matrix
-    return (
-        holdout(model, train, test.matrix, axes.blocked, axes.works),
-        holdout(Popularity(), train, test.matrix, axes.blocked, axes.works),
-    )
+
+
+def split_axes(catalogue: Catalogue, split: Split) -> Axes:
+    """The side information (departments, classes, works, blocked items) of a split's axes."""
+    data = interactions.Interactions(split.test, split.log.all_users, split.log.all_items)
+    return _axes(catalogue, data)
+
+
+def validation_end(data_date: date) -> datetime:
+    """The end (exclusive) of the validation window of the night of ``data_date``."""
+    return datetime.combine(data_date + timedelta(days=1), _MIDNIGHT)
 
 
 @dataclass(frozen=True)
@@ -113,29 +126,38 @@ class Published:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def production_axes(catalogue: Catalogue, data_date: date) -> tuple[Axes, np.ndarray]:
+def production_axes(
+    catalogue: Catalogue, data_date: date, weighting: Weighting = DECAYED
+) -> tuple[Axes, np.ndarray]:
     """The nightly training matrix (everything up to the end of ``data_date``) on axes that
     hold every eligible patron, and the eligible patrons' ids."""
     until = np.datetime64(datetime.combine(data_date + timedelta(days=1), _MIDNIGHT))
     eligible = np.array(sorted(catalogue.patrons), dtype=str)
     users = np.unique(np.concatenate([eligible, catalogue.loan_users, catalogue.signals[0]]))
     items = np.unique(np.concatenate([catalogue.loan_items, catalogue.signals[1]]))
-    return training_axes(catalogue, until, users, items), eligible
+    return training_axes(catalogue, until, users, items, weighting), eligible
 
 
-def recommend(catalogue: Catalogue, data_date: date, use_model: bool) -> Published:
-    """Train on everything up to the end of ``data_date`` and rank books for eligible users."""
+def _fixed(text: str):
+    return lambda ids, valid: np.full(ids.shape, text, dtype=object)
+
+
+def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Published:
+    """Train ``candidate`` on everything up to the end of ``data_date`` and rank books for
+    eligible users: a popularity candidate for everyone, a personal one for readers with
+    ``MIN_HISTORY`` books (the others get their department's popular books)."""
     started = time.perf_counter()
     seconds: dict[str, float] = {}
-    axes, eligible = production_axes(catalogue, data_date)
+    axes, eligible = production_axes(catalogue, data_date, candidate.weighting)
     data = axes.data
     seen = (data.matrix > 0).tocsr()
     exclude = interactions.exclude_same_work(seen, axes.works)
     history = np.diff(seen.indptr)
     rows = np.flatnonzero(np.isin(data.users, eligible))
-    personal = rows[history[rows] >= MIN_HISTORY] if use_model else rows[:0]
+    everyone = candidate.audience == EVERYONE
+    personal = rows[:0] if everyone else rows[history[rows] >= MIN_HISTORY]
     fallback = np.setdiff1d(rows, personal)
-    version = f"{'als' if use_model else 'popularity'}-{data_date:%Y%m%d}"
+    version = f"{candidate.name}-{data_date:%Y%m%d}"
     seconds["matrix"] = time.perf_counter() - started
     published: list[tuple] = []
 
@@ -157,33 +179,43 @@ def recommend(catalogue: Catalogue, data_date: date, use_model: bool) -> Publish
             )
         )
 
-    if use_model:
-        by_department = GroupPopularity(axes.user_groups).fit(data.matrix)
-        department_reasons = np.array(
-            [DEPARTMENT_REASON.format(department=name) for name in axes.departments]
-            + [POPULAR_REASON],
-            dtype=object,
-        )
+    department_reasons = np.array(
+        [DEPARTMENT_REASON.format(department=name) for name in axes.departments] + [POPULAR_REASON],
+        dtype=object,
+    )
 
-        def popular_in_department(ids, valid):
-            codes = axes.user_groups[fallback]
+    def popular_in_department(users):
+        def reasons(ids, valid):
+            codes = axes.user_groups[users]
             text = department_reasons[np.where(codes >= 0, codes, len(department_reasons) - 1)]
             return np.broadcast_to(text[:, None], ids.shape)
 
+        return reasons
+
+    if everyone:
+        trained = time.perf_counter()
+        model = build(candidate, axes.user_groups, axes.item_classes).fit(data.matrix)
+        seconds["train"] = time.perf_counter() - trained
+        by_group = isinstance(model.model, GroupPopularity)
+        emit(
+            model, fallback, popular_in_department(fallback) if by_group else _fixed(POPULAR_REASON)
+        )
+    else:
+        # The fallback is "popular lately" whatever the candidate's own weighting.
+        decayed = (
+            data.matrix
+            if candidate.weighting == DECAYED
+            else production_axes(catalogue, data_date)[0].data.matrix
+        )
+        by_department = GroupPopularity(axes.user_groups).fit(decayed)
         emit(
             Diversified(by_department, axes.item_classes, CLASS_CAP),
             fallback,
-            popular_in_department,
-        )
-    else:
-        emit(
-            Popularity().fit(data.matrix),
-            fallback,
-            lambda ids, valid: np.full(ids.shape, POPULAR_REASON, dtype=object),
+            popular_in_department(fallback),
         )
     if len(personal):
         trained = time.perf_counter()
-        model = personal_model(axes.user_groups, axes.item_classes).fit(data.matrix)
+        model = build(candidate, axes.user_groups, axes.item_classes).fit(data.matrix)
         seconds["train"] = time.perf_counter() - trained
         because = np.array(
             [
@@ -196,7 +228,8 @@ def recommend(catalogue: Catalogue, data_date: date, use_model: bool) -> Publish
         def closest_loan(ids, valid):
             return because[model.closest_histories(ids, valid, seen[personal])]
 
-        emit(model, personal, closest_loan)
+        explained = hasattr(model.model, "closest_histories")
+        emit(model, personal, closest_loan if explained else _fixed(CLASS_REASON))
     seconds["recommend_all"] = (
         time.perf_counter() - started - seconds["matrix"] - seconds.get("train", 0.0)
     )

@@ -198,7 +198,9 @@ def test_each_night_evaluated_the_recommender_and_the_portal_is_the_last_nights(
         generated_for = conn.execute(
             "select distinct generated_for from portal.resource_recommendations"
         ).fetchall()
-    assert evaluated == [(day, 2) for day in EXPECTED_DAYS]
+    # Every candidate on a selection night, the week's choice and popularity on the others.
+    assert [day for day, _ in evaluated] == list(EXPECTED_DAYS)
+    assert all(models >= 2 for _, models in evaluated)
     assert generated_for == [(LAST_DAY,)]
 
 

@@ -10,8 +10,14 @@ import pytest
 from psycopg import sql
 
 from recsys import nightly
+from recsys.candidates import BY_NAME
+from recsys.selection import Rules
 
 DAY = date(2026, 3, 18)
+# The production blend against the most-borrowed list, on a library of 60 readers: the
+# selection's limits scaled down to it (tests/test_recsys_selection.py covers the selection).
+CANDIDATES = (BY_NAME["popularity"], BY_NAME["als-blend"])
+SMALL_LIBRARY = Rules(min_readers=20, min_loans=40)
 DEPARTMENTS = ("Physics", "History")
 LEAVERS = {"u58": "graduated", "u59": "left"}
 MARTS = """
@@ -87,7 +93,7 @@ def run(warehouse_url):
             "insert into identity.patron_keys (user_key, patron_id, barcode) values (%s, %s, %s)",
             [(user, f"P{user}", f"B{user}") for user, _, _ in users],
         )
-    result = nightly.run(DAY, "run-1", warehouse_url)
+    result = nightly.run(DAY, "run-1", warehouse_url, SMALL_LIBRARY, CANDIDATES)
     with psycopg.connect(warehouse_url) as conn:
         books = conn.execute("select * from portal.resource_recommendations").fetchall()
         events = conn.execute("select * from portal.activity_recommendations").fetchall()
@@ -124,13 +130,15 @@ def test_books_are_never_borrowed_lost_copies_or_rooms(run):
 
 def test_readers_get_their_departments_books_with_reasons(run):
     result, books, _, _, _, _ = run
-    assert result.published_model == "als" and result.model_version == "als-20260318"
+    assert result.published_model == "als-blend"
+    assert result.model_version == "als-blend-20260318"
     physics = [row for row in books if row[0] == "Pu10" and row[1] <= 5]
     assert all(int(row[2][1:]) < 30 for row in physics)  # Physics reads I000-I029
     assert all(row[4].startswith("because you borrowed 《Book ") for row in physics)
     thin = [row for row in books if row[0] == "Pu02"]
     assert {row[4] for row in thin} == {"popular in your department (Physics) lately"}
-    assert {row[5] for row in books} == {DAY} and {row[6] for row in books} == {"als-20260318"}
+    assert {row[5] for row in books} == {DAY}
+    assert {row[6] for row in books} == {"als-blend-20260318"}
 
 
 def test_only_open_upcoming_events_with_seats_and_not_registered(run):
@@ -151,5 +159,5 @@ def test_history_matches_the_portal_and_the_gate_is_recorded(run):
     result, books, events, history, gate, _ = run
     assert len(history) == len(books) + len(events)
     assert {row[0] for row in history} == {"resource", "activity"}
-    assert sorted(gate) == [("als", True), ("popularity", False)]
-    assert result.gate.startswith("model published: nDCG@10")
+    assert sorted(gate) == [("als-blend", True), ("popularity", False)]
+    assert result.gate.startswith("als-blend published: nDCG@10")

@@ -161,9 +161,15 @@ def count(conn: psycopg.Connection, definition: Definition | dict) -> int:
 
 
 def create(
-    conn: psycopg.Connection, name: str, definition: Definition | dict, created_by: str
+    conn: psycopg.Connection,
+    name: str,
+    definition: Definition | dict,
+    created_by: str,
+    night: date | None = None,
 ) -> int:
-    """Save an audience; return its ``audience_id``.
+    """Save an audience; return its ``audience_id``. With ``night`` (the night the marts
+    were built for), its members of that night are recorded at once, so a campaign can be
+    launched on it before the next nightly evaluation.
 
     Raises
     ------
@@ -173,11 +179,23 @@ def create(
     if not name or not name.strip():
         raise ValueError("an audience needs a name")
     definition = check_vocabulary(conn, definition)
-    return conn.execute(
+    audience_id = conn.execute(
         "insert into workspace.audiences (name, definition, created_by) "
         "values (%s, %s::jsonb, %s) returning audience_id",
         [name.strip(), definition.model_dump_json(exclude_none=True), created_by],
     ).fetchone()[0]
+    if night is not None:
+        _record(conn, audience_id, definition, night)
+    return audience_id
+
+
+def _record(conn: psycopg.Connection, audience_id: int, definition: Definition, night: date) -> int:
+    query, params = _member_query(definition)
+    insert = sql.SQL(
+        "insert into workspace.audience_members (audience_id, night, user_key) "
+        "select %s, %s, members.user_key from ({}) as members"
+    ).format(query)
+    return conn.execute(insert, [audience_id, night, *params]).rowcount
 
 
 def archive(conn: psycopg.Connection, audience_id: int) -> None:
@@ -205,10 +223,5 @@ def evaluate_all(conn: psycopg.Connection, night: date) -> dict[int, int]:
                 "delete from workspace.audience_members where audience_id = %s and night = %s",
                 [audience_id, night],
             )
-            query, params = _member_query(parse(stored))
-            insert = sql.SQL(
-                "insert into workspace.audience_members (audience_id, night, user_key) "
-                "select %s, %s, members.user_key from ({}) as members"
-            ).format(query)
-            counts[audience_id] = conn.execute(insert, [audience_id, night, *params]).rowcount
+            counts[audience_id] = _record(conn, audience_id, parse(stored), night)
     return counts

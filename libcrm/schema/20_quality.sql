@@ -38,3 +38,13 @@ create table if not exists quality.recommender_evaluations (
     evaluated_at timestamptz not null default now(),
     primary key (run_id, model)
 );
+-- Added with per-library model selection: one row per candidate per run. ``model`` names the
+-- candidate (recsys.candidates), ``candidate`` says what it is, ``ci_low``/``ci_high`` bound
+-- its nDCG@10 (bootstrap over readers, 95%), ``selected`` marks the one the night's scores
+-- chose (false on every row when no selection ran or the window was too thin to decide),
+-- ``decision`` says why the published one was published.
+alter table quality.recommender_evaluations add column if not exists candidate text;
+alter table quality.recommender_evaluations add column if not exists ci_low double precision;
+alter table quality.recommender_evaluations add column if not exists ci_high double precision;
+alter table quality.recommender_evaluations add column if not exists selected boolean;
+alter table quality.recommender_evaluations add column if not exists decision text;

@@ -8,6 +8,7 @@ permission (else: 403) and, for a form post, the CSRF token (else: 403).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import secrets
 from collections.abc import Iterator
@@ -174,3 +175,16 @@ SignedIn = Annotated[Session, Depends(csrf_checked)]
 Reader = Annotated[Page, Depends(page_for("read"))]
 Exporter = Annotated[Page, Depends(page_for("export"))]
 Administrator = Annotated[Page, Depends(page_for("accounts"))]
+
+
+def in_page_language(handler):
+    """Run a page handler with its page's language current, so that messages translated in
+    Python (a JSON answer, an error message, a sentence built before rendering) are in it."""
+
+    @functools.wraps(handler)
+    def wrapper(*args, **kwargs):
+        page = next(v for v in (*args, *kwargs.values()) if isinstance(v, Page))
+        with i18n.use(page.language):
+            return handler(*args, **kwargs)
+
+    return wrapper

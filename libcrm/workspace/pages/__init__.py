@@ -2,6 +2,8 @@
 
 from libcrm.workspace.pages import (
     admin,
+    audiences,
+    campaigns,
     events,
     leaderboards,
     leaders,
@@ -19,5 +21,7 @@ ROUTERS = [
     events.router,
     recommendations.router,
     readers.router,
+    audiences.router,
+    campaigns.router,
     admin.router,
 ]

@@ -12,7 +12,7 @@ import yaml
 from fastapi import APIRouter
 from psycopg import sql
 
-from libcrm import transform
+from libcrm import config
 from libcrm.workspace import charts, filters, i18n, vocabulary, web
 from libcrm.workspace.i18n import N_, gettext
 
@@ -113,7 +113,7 @@ limit %(limit)s
 @cache
 def thresholds() -> dict:
     """The dbt vars of dbt_project.yml that the rules name, read once."""
-    with (transform.DBT_PROJECT / "dbt_project.yml").open() as project:
+    with (config.dbt_project_dir() / "dbt_project.yml").open() as project:
         return dict(yaml.safe_load(project)["vars"])
 
 
