@@ -33,7 +33,7 @@ class Catalogue:
     item_ids: np.ndarray
     item_titles: dict[str, str]
     recommendable: set[str]
-    patrons: dict[str, str]  # user_key -> patron_id, for users who did not opt out
+    patrons: dict[str, str]  # user_key -> patron_id: users who did not opt out nor leave
     departments: dict[str, str] = field(default_factory=dict)  # user_key -> department
     item_classes: dict[str, str] = field(default_factory=dict)  # item_id -> CLC class
     item_works: dict[str, str] = field(default_factory=dict)  # item_id -> title and author
@@ -120,12 +120,15 @@ def read_catalogue(conn: psycopg.Connection) -> Catalogue:
     catalogue = conn.execute(
         "select item_id, title, author, clc_class, is_recommendable from marts.dim_items"
     ).fetchall()
+    # Leavers (graduated students, faculty and staff whose card expired) get nothing: the
+    # marts decide who has left (user_profiles.lifecycle_stage), the recommender only reads it.
     patrons = conn.execute(
         """
         select users.user_key, keys.patron_id
         from marts.dim_users as users
         inner join identity.patron_keys as keys on users.user_key = keys.user_key
-        where not users.opt_out
+        inner join marts.user_profiles as profiles on users.user_key = profiles.user_key
+        where not users.opt_out and profiles.lifecycle_stage not in ('graduated', 'left')
         """
     ).fetchall()
     departments = conn.execute(

@@ -110,3 +110,15 @@ def workspace(library_warehouse):
 
     with workspace_support.served(library_warehouse["url"]) as base:
         yield base
+
+
+@pytest.fixture(scope="session")
+def simulated_year(admin_url, tmp_path_factory, pseudonym_key):
+    """A small library simulated from September 2025 into the 2026 autumn term, loaded once
+    and shared by the calendar and leaver tests (which build nights on it in date order)."""
+    from tests import year_support
+
+    with _new_warehouse(admin_url) as url:
+        yield year_support.SimulatedYear(
+            url, tmp_path_factory.mktemp("year"), year_support.autumn_flag_day()
+        )

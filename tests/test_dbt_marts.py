@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 from psycopg import sql
 
 from libcrm import config, ingest, pseudonym, transform
@@ -208,7 +209,28 @@ def test_lifecycle_stages_recover_the_planted_archetypes(library):
         counts = by_archetype[archetype]
         return sum(counts[stage] for stage in wanted) / sum(counts.values())
 
-    assert share("lapsing", "at_risk", "lapsed") >= 0.85
+    # Lifecycle timers count teaching days: a lapsing patron who stopped in the last weeks of
+    # the autumn term or in the winter vacation has not been silent at_risk_after_days
+    # teaching days two weeks into the spring term. Those who have must be flagged.
+    teaching = dict(
+        rows(
+            library["url"],
+            "select calendar_date, teaching_day_number from intermediate.int_calendar_days_counted",
+        )
+    )
+    threshold = yaml.safe_load((config.dbt_project_dir() / "dbt_project.yml").read_text())["vars"][
+        "at_risk_after_days"
+    ]
+    silent_long = Counter(
+        stage
+        for user_key, stage in stages
+        if library["truth"][user_key]["archetype"] == "lapsing"
+        and teaching[LAST_DAY]
+        - teaching[date.fromisoformat(library["truth"][user_key]["stops_on"])]
+        >= threshold
+    )
+    assert sum(silent_long.values()) > 20
+    assert (silent_long["at_risk"] + silent_long["lapsed"]) / sum(silent_long.values()) >= 0.85
     assert share("new", "new") >= 0.8
     assert share("steady", "active") >= 0.9
 

@@ -19,9 +19,11 @@ DAY = date(2026, 3, 18)
 CANDIDATES = (BY_NAME["popularity"], BY_NAME["als-blend"])
 SMALL_LIBRARY = Rules(min_readers=20, min_loans=40)
 DEPARTMENTS = ("Physics", "History")
+LEAVERS = {"u58": "graduated", "u59": "left"}
 MARTS = """
 create schema if not exists marts;
 create table marts.dim_users (user_key text, department text, opt_out boolean);
+create table marts.user_profiles (user_key text, lifecycle_stage text);
 create table marts.dim_items (
     item_id text, title text, author text, clc_class text, is_recommendable boolean
 );
@@ -37,7 +39,8 @@ create table marts.fct_event_attendance (
 
 
 def _library():
-    """60 readers in two departments, each reading its own 30 books; u00 opted out."""
+    """60 readers in two departments, each reading its own 30 books; u00 opted out, u58
+    graduated and u59 left (their cards expired)."""
     rng = np.random.default_rng(11)
     users = [(f"u{n:02d}", DEPARTMENTS[n % 2], n == 0) for n in range(60)]
     items = [(f"I{n:03d}", f"Book {n}", "A", "O" if n < 30 else "K", True) for n in range(60)]
@@ -64,12 +67,13 @@ def _library():
     ]
     attendance = [(f"u{n:02d}", f"E0{k}", "reading_club", True) for n in (4, 6) for k in (1, 2, 3)]
     attendance.append(("u01", "E14", "lecture", None))  # registered: not offered again
-    return users, items, loans, events, attendance
+    stages = [(user, LEAVERS.get(user, "active")) for user, _, _ in users]
+    return users, items, loans, events, attendance, stages
 
 
 @pytest.fixture(scope="module")
 def run(warehouse_url):
-    users, items, loans, events, attendance = _library()
+    users, items, loans, events, attendance, stages = _library()
     with psycopg.connect(warehouse_url) as conn:
         conn.execute(MARTS)
         for table, rows in (
@@ -78,6 +82,7 @@ def run(warehouse_url):
             ("fct_loans", loans),
             ("dim_events", events),
             ("fct_event_attendance", attendance),
+            ("user_profiles", stages),
         ):
             marks = sql.SQL(", ").join(sql.SQL("%s") for _ in rows[0])
             insert = sql.SQL("insert into {} values ({})").format(
@@ -103,7 +108,13 @@ def test_opted_out_patrons_get_nothing_personal(run):
     result, books, events, history, _, _ = run
     assert "Pu00" not in {row[0] for row in books + events}
     assert "u00" not in {row[1] for row in history}
-    assert result.users_with_recommendations == result.users_with_activities == 59
+    assert result.users_with_recommendations == result.users_with_activities == 57
+
+
+def test_graduated_and_left_patrons_get_no_recommendations(run):
+    _, books, events, history, _, _ = run
+    assert not {f"P{user}" for user in LEAVERS} & {row[0] for row in books + events}
+    assert not set(LEAVERS) & {row[1] for row in history}
 
 
 def test_books_are_never_borrowed_lost_copies_or_rooms(run):

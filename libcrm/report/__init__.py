@@ -121,18 +121,30 @@ def _segments(conn, folder: Path) -> Section:
 
 
 def _leaderboards(conn, day: date) -> Section:
+    """The final boards of the last completed quarter (the ones prizes are given on) and the
+    running boards of the quarter the day is in."""
     rows = _query(
         conn,
         "marts.leaderboard_quarterly",
-        "select metric, rank, user_key, value from marts.leaderboard_quarterly "
-        "where quarter_starts_on = date_trunc('quarter', %s::date)::date order by metric, rank",
+        "select quarter, is_final, metric, rank, user_key, value "
+        "from marts.leaderboard_quarterly "
+        "where quarter_starts_on = date_trunc('quarter', %s::date)::date "
+        "or quarter_starts_on = (select max(finals.quarter_starts_on) "
+        "from marts.leaderboard_quarterly as finals where finals.is_final) "
+        "order by quarter_starts_on, metric, rank",
         [day],
     )
+    quarters = dict.fromkeys((quarter, final) for quarter, final, *_ in rows)
     boards = [
-        Table(label, ["rank", "user", "value"], [(r, k, v) for m, r, k, v in rows if m == metric])
+        Table(
+            f"{label}, {quarter} ({'final' if final else 'so far'})",
+            ["rank", "user", "value"],
+            [(r, k, v) for q, _, m, r, k, v in rows if (q, m) == (quarter, metric)],
+        )
+        for quarter, final in quarters
         for metric, label in (("loans", "Top borrowers (books)"), ("library_hours", "Most hours"))
     ]
-    return Section("This quarter's leaderboards", tables=boards)
+    return Section("Quarterly leaderboards", tables=boards)
 
 
 def _leaders(conn) -> Section:

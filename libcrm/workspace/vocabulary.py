@@ -21,11 +21,14 @@ NAMES = {
         "inactive": N_("Inactive"),
     },
     "lifecycle_stage": {
+        "freshman": N_("Freshman"),
         "new": N_("New"),
         "active": N_("Active"),
         "returning": N_("Returning"),
         "at_risk": N_("At risk"),
         "lapsed": N_("Lapsed"),
+        "graduated": N_("Graduated"),
+        "left": N_("Left"),
     },
     "persona": {
         "avid_reader": N_("Avid reader"),
@@ -87,14 +90,27 @@ RULES = {
         "fewer than %(growth_min_loans)s loans: a reader to serve simply."
     ),
     "inactive": N_("Nothing at all in the last %(activity_window_days)s days."),
-    "new": N_("Registered within the last %(new_user_days)s days."),
-    "active": N_("Active within the last %(at_risk_after_days)s days."),
+    # Lifecycle timers count teaching days: term days outside holidays (the academic calendar).
+    "freshman": N_("A student in the first term of their cohort (enrolled this academic year)."),
+    "new": N_("Registered within the last %(new_user_days)s teaching days."),
+    "active": N_("Active within the last %(at_risk_after_days)s teaching days."),
     "returning": N_(
-        "Back within the last %(returning_within_days)s days after a silence of at least "
-        "%(lapsed_after_days)s days."
+        "Back within the last %(returning_within_days)s teaching days after a silence of at "
+        "least %(lapsed_after_days)s teaching days."
     ),
-    "at_risk": N_("Silent for at least %(at_risk_after_days)s days."),
-    "lapsed": N_("Silent for at least %(lapsed_after_days)s days, or never active."),
+    "at_risk": N_(
+        "Silent for at least %(at_risk_after_days)s teaching days (vacations do not count)."
+    ),
+    "lapsed": N_(
+        "Silent for at least %(lapsed_after_days)s teaching days (vacations do not count), or "
+        "never active."
+    ),
+    "graduated": N_(
+        "A student whose card has expired or whose cohort has graduated (undergraduates after "
+        "%(undergraduate_study_years)s years, graduate students after "
+        "%(graduate_study_years)s): never at risk, no recommendations."
+    ),
+    "left": N_("Faculty or staff whose card has expired: never at risk, no recommendations."),
 }
 
 

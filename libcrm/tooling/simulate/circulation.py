@@ -104,7 +104,9 @@ def settle_loans(
     pickup_days = draws.each(lambda g, rows: g.integers(0, HOLD_PICKUP_DAYS, len(rows)))
     pickup = pickup_days * DAY + draws.each(lambda g, rows: opening_seconds(g, len(rows)))
     back = draws.each(lambda g, rows: opening_seconds(g, len(rows)))
-    book_loans, holds = _queue_books(books, keep_days, pickup, back, end)
+    # A patron whose card expires (a graduate) picks nothing up after the last valid day.
+    leaves = (patrons["expires_day"].to_numpy()[books["patron"].to_numpy()] + 1) * DAY
+    book_loans, holds = _queue_books(books, keep_days, pickup, back, leaves, end)
     book_loans["due"] = book_loans["start"] + BOOK_LOAN_DAYS * DAY
 
     sessions = wishes.loc[wishes["kind"].gt(0)]
@@ -174,14 +176,17 @@ def _queue_books(
     keep_days: np.ndarray,
     pickup: np.ndarray,
     return_time: np.ndarray,
+    leaves: np.ndarray,
     end: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Serve book wishes copy by copy, in order of wish; busy copies go on hold."""
+    """Serve book wishes copy by copy, in order of wish; busy copies go on hold, and a hold
+    whose patron is gone before the pickup (``leaves``) is never filled."""
     order = np.lexsort((books["start"].to_numpy(), books["item"].to_numpy()))
     item = books["item"].to_numpy()[order].tolist()
     wished = books["start"].to_numpy()[order].tolist()
     days, waits = keep_days[order].tolist(), pickup[order].tolist()
     back = return_time[order].tolist()
+    gone = leaves[order].tolist()
     give_up = HOLD_GIVE_UP_DAYS * DAY
     kept, starts, returns = [], [], []
     held, filled, closed = [], [], []
@@ -203,6 +208,11 @@ def _queue_books(
             if start >= end:
                 filled.append(NEVER)
                 closed.append(NEVER)
+                continue
+            if start >= gone[k]:
+                expiry = wished[k] + give_up
+                filled.append(NEVER)
+                closed.append(expiry if expiry < end else NEVER)
                 continue
             filled.append(start)
             closed.append(start)

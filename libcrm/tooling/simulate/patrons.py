@@ -146,14 +146,15 @@ def _registration(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Registration day and enrolled year (0 for staff) of every patron."""
     count = len(category)
-    # Everyone but the "new" archetype is there from the start of the history, and no student
-    # graduates before its end: lifecycles come from the archetype alone.
+    # Everyone but the "new" archetype is there from the start of the history, every student
+    # still studying then: cohorts in their final year graduate (their card expires on 1 July
+    # and their activity stops) when the history runs past a summer. Within one academic
+    # year nobody graduates and lifecycles come from the archetype alone.
     first_year = academic_year(timeline.history_start)
-    last_year = academic_year(timeline.last_day)
     earliest = np.minimum(
         (
-            last_year - UNDERGRAD_YEARS + 1,
-            last_year - GRADUATE_YEARS + 1,
+            first_year - UNDERGRAD_YEARS + 1,
+            first_year - GRADUATE_YEARS + 1,
             first_year - 25,
             first_year - 15,
         ),

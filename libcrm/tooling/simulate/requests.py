@@ -121,7 +121,9 @@ def _not_bought(
     registered = np.maximum(patrons["registered_day"].to_numpy(), 0)
     weight = patrons["base_rate"].to_numpy() * (registered < timeline.n_days)
     patron = rng.choice(len(patrons), size=count, p=weight / weight.sum())
-    span = timeline.n_days - registered[patron]
+    # Up to the end of the history, or the last day of the card (graduates ask for nothing).
+    last = np.minimum(patrons["expires_day"].to_numpy()[patron] + 1, timeline.n_days)
+    span = np.maximum(last - registered[patron], 0)
     day = registered[patron] + (rng.random(count) * span).astype(np.int64)
     requested = day * DAY + opening_seconds(rng, count)
     decided = requested + rng.integers(*DECISION_DAYS, size=count) * DAY

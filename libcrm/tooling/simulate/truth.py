@@ -12,7 +12,7 @@ import pandas as pd
 
 from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import Timeline
-from libcrm.tooling.simulate.patrons import CLUSTERS_PER_DEPARTMENT
+from libcrm.tooling.simulate.patrons import CLUSTERS_PER_DEPARTMENT, NO_DAY
 from libcrm.tooling.simulate.vocab import DEPARTMENT_NAMES, SUBJECT_CODES
 from libcrm.tooling.simulate.writers import replacing
 
@@ -33,7 +33,7 @@ def write_truth(
     path : pathlib.Path
         Destination (JSON).
     patrons : pandas.DataFrame
-        Patrons with ``cluster``, ``archetype``, ``is_leader`` and ``leader``.
+        Patrons with ``cluster``, ``archetype``, ``is_leader``, ``leader`` and ``lapse_day``.
     catalogue : SimulatedCollection
         Holds each cluster's reading share per CLC subject.
     timeline : Timeline
@@ -68,6 +68,11 @@ def write_truth(
         header["outreach"] = outreach
     ids = patrons["patron_id"].to_numpy()
     leader = patrons["leader"].to_numpy()
+    # The day a lapsing patron stops coming (None for the others).
+    stops = [
+        timeline.date_of(day).isoformat() if day < NO_DAY else None
+        for day in patrons["lapse_day"].to_numpy()
+    ]
     lines = []
     for row, (patron_id, cluster, archetype, is_leader) in enumerate(
         zip(ids, patrons["cluster"], patrons["archetype"], patrons["is_leader"], strict=True)
@@ -77,6 +82,7 @@ def write_truth(
             "archetype": archetype,
             "opinion_leader": bool(is_leader),
             "leader": None if leader[row] < 0 else str(ids[leader[row]]),
+            "stops_on": stops[row],
         }
         lines.append(f"  {json.dumps(str(patron_id))}: {json.dumps(record)}")
     body = json.dumps(header, indent=2)[:-2]

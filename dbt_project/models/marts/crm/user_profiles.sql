@@ -50,6 +50,7 @@ final as (
         measures.purchase_requests_in_window,
         measures.last_active_at,
         {{ as_of_date() }} - cast(measures.last_active_at as date) as days_since_last_active,
+        measures.teaching_days_since_active as teaching_days_since_last_active,
         top_classes.top_clc_class,
         top_classes.top_clc_classes,
         case measures.preferred_isodow

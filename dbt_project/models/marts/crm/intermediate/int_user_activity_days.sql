@@ -13,6 +13,10 @@ attendance as (
     where attended
 ),
 
+calendar_days as (
+    select * from {{ ref('int_calendar_days_counted') }}
+),
+
 activity as (
     select
         user_key,
@@ -53,15 +57,18 @@ per_day as (
 
 final as (
     select
-        user_key,
-        activity_date,
-        loans,
-        visits,
-        events_attended,
-        activity_date - lag(activity_date) over (
-            partition by user_key order by activity_date
-        ) as days_since_previous
+        per_day.user_key,
+        per_day.activity_date,
+        per_day.loans,
+        per_day.visits,
+        per_day.events_attended,
+        calendar_days.teaching_day_number,
+        per_day.activity_date - lag(per_day.activity_date) over by_user as days_since_previous,
+        calendar_days.teaching_day_number
+        - lag(calendar_days.teaching_day_number) over by_user as teaching_days_since_previous
     from per_day
+    inner join calendar_days on per_day.activity_date = calendar_days.calendar_date
+    window by_user as (partition by per_day.user_key order by per_day.activity_date)
 )
 
 select * from final

@@ -29,6 +29,62 @@ activity_days as (
     select * from {{ ref('int_user_activity_days') }}
 ),
 
+calendar_days as (
+    select * from {{ ref('int_calendar_days_counted') }}
+),
+
+academic_years as (
+    select * from {{ ref('int_academic_years_dated') }}
+),
+
+today as (
+    select teaching_day_number from calendar_days
+    where calendar_date = {{ as_of_date() }}
+),
+
+-- The categories that are students, with their years of study.
+study_years as (
+    select
+        'undergraduate' as category,
+        {{ var('undergraduate_study_years') }} as years
+    union all
+    select
+        'graduate' as category,
+        {{ var('graduate_study_years') }} as years
+),
+
+-- The academic year whose first (autumn) term started last by the run's day.
+current_year as (
+    select
+        academic_year,
+        first_term_ends_on
+    from academic_years
+    where first_term_starts_on <= {{ as_of_date() }}
+    order by first_term_starts_on desc
+    limit 1
+),
+
+-- Students of the current year's cohort are in their first term until it ends; a patron
+-- leaves when the card has expired or, for a student, when the cohort's last term is over.
+cohorts as (
+    select
+        users.user_key,
+        study_years.years is not null as is_student,
+        coalesce(
+            study_years.years is not null
+            and users.enrolled_year = current_year.academic_year
+            and {{ as_of_date() }} <= current_year.first_term_ends_on,
+            false
+        ) as in_first_term,
+        coalesce(users.expires_on < {{ as_of_date() }}, false)
+        or coalesce(final_year.last_term_ends_on < {{ as_of_date() }}, false) as has_left
+    from users
+    left join study_years on users.category = study_years.category
+    left join academic_years as final_year
+        on users.enrolled_year + study_years.years - 1 = final_year.academic_year
+    left join current_year on true
+),
+
 window_start as (
     select {{ as_of_end() }} - make_interval(days => {{ var('activity_window_days') }}) as starts_at
 ),
@@ -131,16 +187,18 @@ rhythms as (
 ),
 
 -- Back after a long silence: an active day within returning_within_days that followed at
--- least lapsed_after_days without any activity.
+-- least lapsed_after_days without any activity (teaching days).
 returns as (
     select
-        user_key,
+        activity_days.user_key,
         bool_or(
-            days_since_previous >= {{ var('lapsed_after_days') }}
-            and activity_date > {{ as_of_date() }} - {{ var('returning_within_days') }}
+            activity_days.teaching_days_since_previous >= {{ var('lapsed_after_days') }}
+            and today.teaching_day_number - activity_days.teaching_day_number
+            < {{ var('returning_within_days') }}
         ) as returned_after_silence
     from activity_days
-    group by user_key
+    cross join today
+    group by activity_days.user_key
 ),
 
 final as (
@@ -167,6 +225,13 @@ final as (
         greatest(
             loan_activity.last_loan_at, visit_activity.last_visit_at, event_activity.last_event_at
         ) as last_active_at,
+        today.teaching_day_number - last_active_day.teaching_day_number
+            as teaching_days_since_active,
+        today.teaching_day_number - registration_day.teaching_day_number
+            as teaching_days_since_registered,
+        cohorts.is_student,
+        cohorts.in_first_term,
+        cohorts.has_left,
         rhythms.preferred_isodow::integer as preferred_isodow,
         rhythms.preferred_hour::integer as preferred_hour,
         coalesce(returns.returned_after_silence, false) as returned_after_silence
@@ -178,6 +243,18 @@ final as (
     left join request_activity on users.user_key = request_activity.user_key
     left join rhythms on users.user_key = rhythms.user_key
     left join returns on users.user_key = returns.user_key
+    inner join cohorts on users.user_key = cohorts.user_key
+    cross join today
+    left join calendar_days as registration_day
+        on users.registered_on = registration_day.calendar_date
+    left join calendar_days as last_active_day
+        on
+            greatest(
+                loan_activity.last_loan_at,
+                visit_activity.last_visit_at,
+                event_activity.last_event_at
+            )::date
+            = last_active_day.calendar_date
 )
 
 select * from final

@@ -30,16 +30,18 @@ final as (
                 then 'short_term'
             else 'inactive'
         end as value_segment,
+        -- Leavers first: a graduate or a leaver is never lapsed nor at_risk. Timers count
+        -- teaching days (int_calendar_days_counted).
         case
-            when measures.registered_on > {{ as_of_date() }} - {{ var('new_user_days') }} then 'new'
+            when measures.has_left and measures.is_student then 'graduated'
+            when measures.has_left then 'left'
+            when measures.in_first_term then 'freshman'
+            when measures.teaching_days_since_registered < {{ var('new_user_days') }} then 'new'
             when
-                measures.last_active_at is null
-                or measures.last_active_at
-                < {{ as_of_end() }} - make_interval(days => {{ var('lapsed_after_days') }})
+                measures.teaching_days_since_active is null
+                or measures.teaching_days_since_active >= {{ var('lapsed_after_days') }}
                 then 'lapsed'
-            when
-                measures.last_active_at
-                < {{ as_of_end() }} - make_interval(days => {{ var('at_risk_after_days') }})
+            when measures.teaching_days_since_active >= {{ var('at_risk_after_days') }}
                 then 'at_risk'
             when measures.returned_after_silence then 'returning'
             else 'active'
