@@ -93,7 +93,8 @@ def listing(page: web.Page, chosen: filters.Filters, audience_id: int | None = N
     """The audiences (or one) with their filtered members last night, and per night."""
     where, params = chosen.where("u")
     night = recorded_night(page.conn, audience_id)
-    params |= {"night": night, "audience": audience_id, "since": (night or date.min) - HISTORY}
+    since = night - HISTORY if night else date.min  # no night recorded yet: nothing to show
+    params |= {"night": night, "audience": audience_id, "since": since}
     table = web.Table.of(page.conn.execute(LIST.format(where=where), params))
     per_night = web.Table.of(page.conn.execute(PER_NIGHT.format(where=where), params))
     names = {row[0]: row[1] for row in table.rows}
