@@ -43,6 +43,7 @@ UNSET_ON_PURPOSE = {
     "LIBCRM_DBT_PROJECT_DIR": "the image runs from its copy of the checkout, whose dbt_project/ "
     "is the default",
     "LIBCRM_EXPORT_MAPPING": "only for a library whose exports need mapping (deploy/libcrm.env)",
+    "LIBCRM_MODEL_SELECTION": "the documented default (weekly) applies",
     "LIBCRM_WORKSPACE_HOST": "read by the workspace (python -m libcrm serve), not the scheduler",
     "LIBCRM_WORKSPACE_PORT": "read by the workspace (python -m libcrm serve), not the scheduler",
     "LIBCRM_WORKSPACE_HTTPS": "read by the workspace (python -m libcrm serve), not the scheduler",
