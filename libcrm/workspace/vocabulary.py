@@ -125,3 +125,40 @@ def label(kind: str, code: str | None) -> str:
 def rule(code: str, thresholds: dict) -> str:
     """The rule behind a segment or stage in plain words, with the library's thresholds."""
     return gettext(RULES[code], **thresholds)
+
+
+# The main classes of the Chinese Library Classification (中国图书馆分类法), and TP, the
+# computing class libraries count apart from the rest of T.
+CLC_CLASSES = {
+    "A": N_("Marxism-Leninism, Mao Zedong Thought, Deng Xiaoping Theory"),
+    "B": N_("Philosophy and religion"),
+    "C": N_("Social sciences in general"),
+    "D": N_("Politics and law"),
+    "E": N_("Military science"),
+    "F": N_("Economics"),
+    "G": N_("Culture, science, education and sports"),
+    "H": N_("Languages and writing"),
+    "I": N_("Literature"),
+    "J": N_("Art"),
+    "K": N_("History and geography"),
+    "N": N_("Natural sciences in general"),
+    "O": N_("Mathematics, physics and chemistry"),
+    "P": N_("Astronomy and earth sciences"),
+    "Q": N_("Biology"),
+    "R": N_("Medicine and health"),
+    "S": N_("Agriculture"),
+    "T": N_("Industrial technology"),
+    "TP": N_("Automation and computing"),
+    "U": N_("Transport"),
+    "V": N_("Aviation and aerospace"),
+    "X": N_("Environment and safety"),
+    "Z": N_("General works"),
+}
+
+
+def clc_name(code: str | None) -> str:
+    """A CLC class as its code and name in the current language, e.g. "I · Literature"."""
+    if not code:
+        return gettext("Unclassified")
+    name = CLC_CLASSES.get(code) or CLC_CLASSES.get(code[:1])
+    return f"{code} · {gettext(name)}" if name else code

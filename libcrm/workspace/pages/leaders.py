@@ -9,38 +9,12 @@ from fastapi import APIRouter
 from psycopg import sql
 
 from libcrm.workspace import charts, filters, i18n, web
-from libcrm.workspace.i18n import N_, gettext
+from libcrm.workspace.i18n import gettext
 from libcrm.workspace.pages.segments import thresholds
+from libcrm.workspace.vocabulary import clc_name
 
 router = APIRouter()
 
-# The main classes of the Chinese Library Classification (中国图书馆分类法), and TP, the
-# computing class libraries count apart from the rest of T.
-CLC_CLASSES = {
-    "A": N_("Marxism-Leninism, Mao Zedong Thought, Deng Xiaoping Theory"),
-    "B": N_("Philosophy and religion"),
-    "C": N_("Social sciences in general"),
-    "D": N_("Politics and law"),
-    "E": N_("Military science"),
-    "F": N_("Economics"),
-    "G": N_("Culture, science, education and sports"),
-    "H": N_("Languages and writing"),
-    "I": N_("Literature"),
-    "J": N_("Art"),
-    "K": N_("History and geography"),
-    "N": N_("Natural sciences in general"),
-    "O": N_("Mathematics, physics and chemistry"),
-    "P": N_("Astronomy and earth sciences"),
-    "Q": N_("Biology"),
-    "R": N_("Medicine and health"),
-    "S": N_("Agriculture"),
-    "T": N_("Industrial technology"),
-    "TP": N_("Automation and computing"),
-    "U": N_("Transport"),
-    "V": N_("Aviation and aerospace"),
-    "X": N_("Environment and safety"),
-    "Z": N_("General works"),
-}
 
 LEADERS = sql.SQL("""
 select
@@ -52,12 +26,6 @@ left join marts.user_profiles as p using (user_key)
 where {where}
 order by o.rank
 """)
-
-
-def clc_name(code: str) -> str:
-    """A CLC class as its code and name in the current language, e.g. "I 文学"."""
-    name = CLC_CLASSES.get(code) or CLC_CLASSES.get(code[:1])
-    return f"{code} {gettext(name)}" if name else code
 
 
 def leaders(conn: psycopg.Connection, chosen: filters.Filters) -> web.Table:

@@ -11,10 +11,9 @@ import psycopg
 from fastapi import APIRouter, HTTPException
 
 from libcrm.workspace import charts, i18n, web
-from libcrm.workspace.i18n import N_
 from libcrm.workspace.i18n import gettext as _
 from libcrm.workspace.pages.shown import labelled
-from libcrm.workspace.vocabulary import label
+from libcrm.workspace.vocabulary import clc_name, label
 
 router = APIRouter()
 
@@ -22,33 +21,6 @@ USER_KEY = re.compile(r"^[0-9a-f]{32}$")
 # Weeks of visits the page charts, ending with the week of the last night.
 VISIT_WEEKS = 26
 
-# The main classes of the Chinese Library Classification (and TP, computing, which the
-# catalogue uses as a class of its own).
-CLC = {
-    "A": N_("Marxism-Leninism, Mao Zedong Thought, Deng Xiaoping Theory"),
-    "B": N_("Philosophy and religion"),
-    "C": N_("Social sciences in general"),
-    "D": N_("Politics and law"),
-    "E": N_("Military science"),
-    "F": N_("Economics"),
-    "G": N_("Culture, science, education and sports"),
-    "H": N_("Languages"),
-    "I": N_("Literature"),
-    "J": N_("Art"),
-    "K": N_("History and geography"),
-    "N": N_("Natural sciences in general"),
-    "O": N_("Mathematics, physics and chemistry"),
-    "P": N_("Astronomy and earth sciences"),
-    "Q": N_("Biology"),
-    "R": N_("Medicine and health"),
-    "S": N_("Agriculture"),
-    "T": N_("Industrial technology"),
-    "TP": N_("Automation and computing"),
-    "U": N_("Transport"),
-    "V": N_("Aviation and spaceflight"),
-    "X": N_("Environment and safety"),
-    "Z": N_("General works"),
-}
 
 PROFILE = """
 select
@@ -133,14 +105,6 @@ left join marts.dim_events as e on r.kind = 'activity' and r.target_id = e.event
 where r.user_key = %(user_key)s
 order by r.kind desc, r.rank
 """
-
-
-def clc_name(code: str | None) -> str:
-    """A CLC class as its letter and name, e.g. "I · Literature"."""
-    if not code:
-        return _("Unclassified")
-    name = CLC.get(code) or CLC.get(code[:1])
-    return f"{code} · {_(name)}" if name else code
 
 
 def table(conn: psycopg.Connection, statement: str, **values) -> web.Table:
