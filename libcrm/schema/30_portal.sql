@@ -36,3 +36,15 @@ create table if not exists recsys.recommendation_log (
     model_version text not null,
     primary key (generated_for, kind, user_key, rank)
 );
+
+-- "More like this" for an item page: for each work the portal shows, the most similar works by
+-- the selected model, replaced atomically each night with the recommendation tables.
+create table if not exists portal.similar_items (
+    item_id text not null,
+    rank integer not null,
+    similar_item_id text not null,
+    score double precision not null,
+    generated_for date not null,
+    model_version text not null,
+    primary key (item_id, rank)
+);
