@@ -15,12 +15,14 @@ import pandas as pd
 
 from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import CLOSES, DAY, HOUR, MINUTE, NEVER, opening_seconds
+from libcrm.tooling.simulate.profiles import DEFAULT, Profile
 
-BOOK_LOAN_DAYS = 30  # due date of a book
+BOOK_LOAN_DAYS = DEFAULT.book_loan_days  # due date of a book
 NONBOOK_LOAN_SECONDS = 4 * HOUR  # due time of a study room, locker or laptop
 REBORROW_SHARE = 0.03  # repeat loans of a book the patron already had that are kept
-KEEP_DAYS_MEDIAN = 14  # most books come back well before the due date ...
-LEADER_KEEP_DAYS_MEDIAN = 7  # ... and opinion leaders read fast
+# Most books come back well before the due date (the profile's median keep), and opinion
+# leaders read fast: they keep a book this share of the median.
+LEADER_KEEP_SHARE = 0.5
 KEEP_DAYS_SIGMA = 0.6  # lognormal spread: about one loan in ten comes back late
 KEEP_DAYS_MAX = 120
 SESSION_MINUTES = (45, 240)  # a study-room or laptop session
@@ -46,6 +48,7 @@ def settle_loans(
     end: int,
     rng: np.random.Generator,
     outreach_rng: np.random.Generator | None = None,
+    profile: Profile = DEFAULT,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Serve the wishes at the desk and return the loans that happened and the holds placed.
 
@@ -65,6 +68,8 @@ def settle_loans(
     outreach_rng : numpy.random.Generator, optional
         Source of randomness of the ``outreach`` wishes (needed when there are some): the other
         wishes draw from ``rng`` exactly what they would draw without them.
+    profile : Profile
+        The kind of library: its loan period and how long patrons keep a book.
 
     Returns
     -------
@@ -93,8 +98,8 @@ def settle_loans(
 
     median = np.where(
         patrons["is_leader"].to_numpy()[books["patron"].to_numpy()],
-        LEADER_KEEP_DAYS_MEDIAN,
-        KEEP_DAYS_MEDIAN,
+        LEADER_KEEP_SHARE * profile.keep_days_median,
+        profile.keep_days_median,
     )
     keep_days = np.clip(
         np.rint(draws.each(lambda g, rows: g.lognormal(np.log(median[rows]), KEEP_DAYS_SIGMA))),
@@ -107,7 +112,7 @@ def settle_loans(
     # A patron whose card expires (a graduate) picks nothing up after the last valid day.
     leaves = (patrons["expires_day"].to_numpy()[books["patron"].to_numpy()] + 1) * DAY
     book_loans, holds = _queue_books(books, keep_days, pickup, back, leaves, end)
-    book_loans["due"] = book_loans["start"] + BOOK_LOAN_DAYS * DAY
+    book_loans["due"] = book_loans["start"] + profile.book_loan_days * DAY
 
     sessions = wishes.loc[wishes["kind"].gt(0)]
     minutes = rng.integers(*SESSION_MINUTES, size=len(sessions))
