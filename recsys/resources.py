@@ -227,9 +227,9 @@ def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Pu
         )
 
         def closest_loan(ids, valid):
-            return because[model.closest_histories(ids, valid, seen[personal])]
+            return because[model.contributing_histories(ids, valid, data.matrix[personal])]
 
-        explained = hasattr(model.model, "closest_histories")
+        explained = hasattr(model.model, "contributing_histories")
         emit(model, personal, closest_loan if explained else _fixed(CLASS_REASON))
     seconds["recommend_all"] = (
         time.perf_counter() - started - seconds["matrix"] - seconds.get("train", 0.0)
