@@ -176,13 +176,22 @@ class Als(Scorer):
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return (self.user_factors[rows] @ self.item_factors.T).astype(np.float64)
 
+    def implicit_fitted(self):
+        """implicit's ALS holding these factors (the one ``fit`` trained, or one made for
+        factors set by hand)."""
+        if self._fitted is None or self._fitted.item_factors is not self.item_factors:
+            model = self.implicit_model()
+            model.item_factors, model.user_factors = self.item_factors, self.user_factors
+            self._fitted = model
+        return self._fitted
+
     def contributing_histories(
         self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
     ) -> np.ndarray:
         """For each recommended item of each user, the history item that contributed most to
         its score (``history``: the users' rows of the fitted matrix; see
         ``recsys.explain.als_contributions``)."""
-        return als_contributions(self._fitted, items, valid, history)
+        return als_contributions(self.implicit_fitted(), items, valid, history)
 
 
 # Share of overall popularity added to a class-weighted score, so that items of classes the

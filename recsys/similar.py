@@ -17,16 +17,18 @@ from datetime import date
 import numpy as np
 from scipy import sparse
 
-from recsys.models import EPSILON, Als, ItemNeighbours
-from recsys.topn import top_n
+from recsys.models import Als, ItemNeighbours
 from recsys.warehouse import Catalogue
 
 SIMILAR_N = 10
 # A work borrowed by fewer readers than this has factors (or co-borrowings) that say almost
 # nothing about it: it gets no list and is in none.
 MIN_READERS = 2
-# Works compared at once: keeps a block of works × catalogue scores to a few tens of MB.
-CHUNK_WORKS = 1024
+# ALS compares every work with at most this many others, the most read: comparing all pairs
+# of the large library's 190,000 read works would take minutes a night, and a "more like this"
+# list suggests books the library's readers borrow (the neighbours candidate compares only
+# co-borrowed works, so it needs no such bound).
+SIMILAR_TARGETS = 10_000
 NEIGHBOURS_NAME = "item-neighbours"
 COLUMNS = ("item_id", "rank", "similar_item_id", "score", "generated_for", "model_version")
 
@@ -42,33 +44,28 @@ class Similar:
     model: str
 
 
-def _unit_rows(factors: np.ndarray) -> np.ndarray:
-    """Each row divided by its length: the cosine of two rows becomes their dot product."""
-    return factors / (np.linalg.norm(factors, axis=1, keepdims=True) + EPSILON)
-
-
-def _factors(model) -> np.ndarray | None:
-    """The item factors of an ALS model, unwrapped from the class cap and the blend."""
+def _fitted_als(model):
+    """implicit's fitted ALS inside a candidate (unwrapped from the class cap and the blend)."""
     inner = getattr(model, "model", model)
     als = getattr(inner, "als", inner)
-    return als.item_factors if isinstance(als, Als) else None
+    return als.implicit_fitted() if isinstance(als, Als) else None
 
 
-def _by_factors(factors, sources, allowed, n) -> tuple[np.ndarray, np.ndarray]:
-    unit = _unit_rows(np.asarray(factors, dtype=np.float32))
+def _by_factors(als, sources, allowed, readers, n) -> tuple[np.ndarray, np.ndarray]:
+    """implicit's ``similar_items`` (cosine of item factors) among the ``SIMILAR_TARGETS``
+    most read ``allowed`` works."""
     targets = np.flatnonzero(allowed)
-    against = np.ascontiguousarray(unit[targets].T)
-    ids = np.zeros((len(sources), min(n, len(targets))), dtype=np.int64)
-    scores = np.full(ids.shape, -np.inf)
-    for start in range(0, len(sources), CHUNK_WORKS):
-        chunk = sources[start : start + CHUNK_WORKS]
-        block = (unit[chunk] @ against).astype(np.float64)
-        itself = np.searchsorted(targets, chunk)
-        found = (itself < len(targets)) & (targets[np.minimum(itself, len(targets) - 1)] == chunk)
-        block[np.flatnonzero(found), itself[found]] = -np.inf
-        part_ids, scores[start : start + len(chunk)] = top_n(block, n)
-        ids[start : start + len(chunk)] = targets[part_ids]
-    return ids, scores
+    if len(targets) > SIMILAR_TARGETS:
+        most_read = np.lexsort((targets, -readers[targets]))[:SIMILAR_TARGETS]
+        targets = np.sort(targets[most_read])
+    if not len(targets) or not len(sources):
+        return np.zeros((len(sources), 0), dtype=np.int64), np.zeros((len(sources), 0))
+    # One more than wanted: a work allowed as a target finds itself first.
+    ids, scores = als.similar_items(sources, N=min(n + 1, len(targets)), items=targets)
+    scores = np.asarray(scores, dtype=np.float64)
+    scores[ids == sources[:, None]] = -np.inf
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
 
 
 def _by_similarity(similarity: sparse.csr_matrix, sources, allowed, n):
@@ -95,9 +92,9 @@ def similar_works(
     read = readers >= MIN_READERS
     sources = np.flatnonzero(read)
     allowed = read & ~blocked
-    factors = _factors(model)
-    if factors is not None:
-        ids, scores = _by_factors(factors, sources, allowed, n)
+    als = _fitted_als(model)
+    if als is not None:
+        ids, scores = _by_factors(als, sources, allowed, readers, n)
         return Similar(sources, ids, scores, name)
     inner = getattr(model, "model", model)
     if not isinstance(inner, ItemNeighbours):

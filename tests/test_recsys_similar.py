@@ -45,6 +45,17 @@ def test_als_finds_works_of_the_same_cluster_never_itself_nor_a_blocked_one():
     assert (np.diff(found.scores, axis=1) <= 0).all()  # best first
 
 
+def test_als_suggests_only_the_most_read_works_beyond_the_bound(monkeypatch):
+    matrix = _clustered(np.random.default_rng(2))
+    model = Als(factors=8, regularization=0.1, random_state=1).fit(matrix)
+    monkeypatch.setattr(similar, "SIMILAR_TARGETS", 24)
+    found = similar.similar_works(model, "als-binary", matrix, np.zeros(60, dtype=bool))
+    readers = np.diff(matrix.tocsc().indptr)
+    most_read = np.lexsort((np.arange(60), -readers))[:24]
+    assert set(found.targets[np.isfinite(found.scores)].tolist()) <= set(most_read.tolist())
+    assert len(found.sources) == 60  # every work still gets a list
+
+
 def test_a_popularity_night_lists_co_borrowed_works_by_the_neighbours_candidate():
     matrix = _clustered(np.random.default_rng(1))
     model = Diversified(Popularity(), np.full(60, -1), 6).fit(matrix)
