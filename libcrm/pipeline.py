@@ -11,7 +11,7 @@ import logging
 from dataclasses import asdict
 from datetime import date, datetime
 
-from libcrm import db, ingest, transform
+from libcrm import alerts, db, ingest, transform
 from libcrm.config import ConfigError
 from libcrm.ingest.readers import SourceFormatError
 from libcrm.privacy import retention
@@ -77,10 +77,33 @@ def validate(stage: str, data_date: date, run_id: str) -> dict:
     return summary
 
 
-def build_marts(data_date: date) -> dict:
-    """Build and test the dbt project for the day, with the library's vocabulary additions."""
+def build_marts(data_date: date, run_id: str = "manual", log_url: str | None = None) -> dict:
+    """Check the sources' freshness, then build and test the dbt project for the day, with the
+    library's vocabulary additions."""
+    freshness = check_freshness(data_date, run_id, log_url)
     results = transform.build(data_date, vocabulary=ingest.vocabulary_additions())
-    return {"nodes": len(results), "warnings": sum(r["status"] == "warn" for r in results)}
+    return {
+        "nodes": len(results),
+        "warnings": sum(r["status"] == "warn" for r in results),
+        "freshness": freshness,
+    }
+
+
+def check_freshness(data_date: date, run_id: str, log_url: str | None = None) -> dict:
+    """Run ``dbt source freshness`` for the day, record it in ``quality.source_freshness`` and
+    e-mail one alert naming the late or stopped source tables; return the count per status.
+
+    A stale source does not fail the night: the marts are built from what ``raw`` holds.
+    """
+    rows = transform.source_freshness(data_date)
+    with db.connect() as conn:
+        transform.record_freshness(conn, data_date, run_id, rows)
+        alerts.notify_stale_sources(conn, data_date, run_id, log_url)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    log.info("source freshness for %s: %s", data_date, counts)
+    return counts
 
 
 def recommend(data_date: date, run_id: str) -> dict:
