@@ -46,12 +46,15 @@ def smtp_server():
     controller = Controller(inbox, hostname=LOOPBACK, port=port)
     controller.start()
     try:
-        yield inbox, {
-            "LIBCRM_ALERT_TO": "oncall@library.example.edu, data@library.example.edu",
-            "LIBCRM_ALERT_FROM": "libcrm@library.example.edu",
-            "LIBCRM_SMTP_HOST": LOOPBACK,
-            "LIBCRM_SMTP_PORT": str(port),
-            "LIBCRM_SMTP_TLS": "none",
-        }
+        yield (
+            inbox,
+            {
+                "LIBCRM_ALERT_TO": "oncall@library.example.edu, data@library.example.edu",
+                "LIBCRM_ALERT_FROM": "libcrm@library.example.edu",
+                "LIBCRM_SMTP_HOST": LOOPBACK,
+                "LIBCRM_SMTP_PORT": str(port),
+                "LIBCRM_SMTP_TLS": "none",
+            },
+        )
     finally:
         controller.stop()
