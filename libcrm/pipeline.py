@@ -11,8 +11,9 @@ import logging
 from dataclasses import asdict
 from datetime import date, datetime
 
-from libcrm import alerts, db, ingest, transform
+from libcrm import alerts, db, ingest, settings, transform
 from libcrm.config import ConfigError
+from libcrm.ingest import ils_api
 from libcrm.ingest.readers import SourceFormatError
 from libcrm.privacy import retention
 
@@ -22,14 +23,14 @@ SOURCES = ("ils", "gate", "events")
 
 def permanent_errors() -> tuple[type[Exception], ...]:
     """The failures a retry cannot fix: a setting (a missing or unreadable warehouse URL, a bad
-    key), an export that cannot be read, a critical validation. The DAG fails a task raising
-    one of them at once; any other error is retried.
+    key), an export that cannot be read, a critical validation, an ILS API that refuses. The
+    DAG fails a task raising one of them at once; any other error is retried.
 
     Imported when called, so that only a failing task pays for Great Expectations' import.
     """
     from expectations.runner import CriticalValidationError
 
-    return (ConfigError, SourceFormatError, CriticalValidationError)
+    return (ConfigError, SourceFormatError, CriticalValidationError, ils_api.IlsApiRefused)
 
 
 def run_day(logical_date: datetime | None, interval_start: datetime) -> date:
@@ -46,10 +47,19 @@ def run_day(logical_date: datetime | None, interval_start: datetime) -> date:
 
 
 def ingest_source(source: str, data_date: date) -> dict:
-    """Load the day's exports of one source; return its counts, misnamed files and warnings."""
+    """Load the day's exports of one source; return its counts, misnamed files and warnings.
+
+    With ``LIBCRM_ILS_SOURCE=api`` the ILS day's files are first written from the FOLIO API
+    (the first day in full, then each day's changes), then loaded like exports.
+    """
     db.bootstrap()
+    pulled = {}
+    if source == "ils" and settings.load().ils_source == "api":
+        pulled = ils_api.pull_configured_day(data_date)
+        log.info("ILS API for %s: %s", data_date, pulled)
     results = ingest.ingest_source(source, data_date)
     return {
+        "pulled_from_api": pulled,
         "files": len(results),
         "rows_read": sum(r.rows_read for r in results),
         "rows_loaded": sum(r.rows_loaded for r in results),
