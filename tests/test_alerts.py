@@ -15,6 +15,7 @@ import pytest
 
 from libcrm import alerts, db, operations, pipeline
 from libcrm.tooling import runtime
+from libcrm.workspace.pages import overview
 from tests.smtp_support import smtp_server
 
 DAY = date(2026, 3, 18)
@@ -105,6 +106,11 @@ def _raw_rows(url: str) -> None:
             # A passage after the day does not make the day fresh.
             "(3, 2, 'C1', '2026-03-20 09:00', 'in')"
         )
+        conn.execute(
+            "insert into raw.load_audit (source, entity, file, checksum, data_date, status) "
+            "values ('ils', 'loans', 'loans.csv', 'x', '2026-03-13', 'loaded'), "
+            "('gate', 'gate_passages', 'gate.csv', 'y', '2026-03-17', 'loaded')"
+        )
 
 
 def test_a_stale_source_emails_once_what_is_late_and_where_it_should_land(
@@ -138,6 +144,12 @@ def test_a_stale_source_emails_once_what_is_late_and_where_it_should_land(
                 [DAY],
             ).fetchall()
         )
+    with psycopg.connect(fresh_warehouse_url) as conn:
+        shown = {row[0]: row[-2:] for row in overview.freshness(conn).rows}
+    assert shown == {  # the workspace overview reads the same table
+        "ils": (datetime(2026, 3, 13, 10), "stopped"),
+        "gate": (datetime(2026, 3, 17, 9), "on time"),
+    }
     assert recorded == {
         "ils.loans": "error",
         "ils.holds": "warn",
