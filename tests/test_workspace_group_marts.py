@@ -5,7 +5,9 @@ they show and download is the one the facts and the segment history give directl
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from urllib.parse import parse_qsl
 
 import psycopg
@@ -13,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 
+from libcrm.crm import audiences
 from libcrm.workspace import filters, i18n, vocabulary
 from libcrm.workspace.app import create_app
 from tests import workspace_support as ws
@@ -195,3 +198,31 @@ def test_segment_flows_equal_the_history_under_every_filter(http, admin, choices
         )  # fmt: skip
         assert {(a, b): int(n) for a, b, n in rows} == expected, chosen
         assert len(rows) == len(expected) > 0
+
+
+def offered(page: str, name: str) -> list[str]:
+    """The values of a select's options on a page, the empty "All" left out."""
+    select = re.search(rf'<select name="{name}">(.*?)</select>', page, re.S).group(1)
+    return [value for value in re.findall(r'<option value="([^"]*)"', select) if value]
+
+
+def test_filters_and_goal_classes_offer_what_the_patrons_and_loans_hold(http, admin):
+    # The new-campaign form (with its CLC classes) is shown once an audience exists.
+    growth = {"all": [{"field": "segment", "op": "eq", "value": "growth"}]}
+    audience_id = audiences.create(admin, "group marts: growth", growth, "tests")
+    page = html.unescape(http.get("/campaigns").text)
+    admin.execute("delete from workspace.audiences where audience_id = %s", [audience_id])
+    for name, column, latest_first in (
+        ("department", "department", False),
+        ("category", "category", False),
+        ("cohort", "enrolled_year", True),
+    ):
+        query = sql.SQL("select distinct {0} from marts.dim_users where {0} is not null")
+        held = sorted(v for (v,) in admin.execute(query.format(sql.Identifier(column))))
+        expected = [str(v) for v in (reversed(held) if latest_first else held)]
+        assert offered(page, name) == expected and expected, name
+    classes = admin.execute(
+        "select distinct clc_class from marts.fct_loans"
+        " where is_book and clc_class is not null order by 1"
+    ).fetchall()
+    assert offered(page, "clc_class") == [row[0] for row in classes] and classes

@@ -1,5 +1,8 @@
 """Events: attendance, no-shows and ratings by category month by month, each category's totals,
-the audience by value segment and the latest events held, all for the filtered readers."""
+the audience by value segment and the latest events held, all for the filtered readers.
+
+The numbers come from marts.event_attendance_by_group and marts.event_audience_by_group, which
+dbt builds each night per group of patrons, so a filter sums a few thousand rows."""
 
 from __future__ import annotations
 

@@ -1,6 +1,10 @@
 """Segments and lifecycle: how the chosen readers spread over value segments, lifecycle stages
 and personas, how they moved between segments or stages within a month, the rules behind each
-label with the library's thresholds, and the readers of one label."""
+label with the library's thresholds, and the readers of one label.
+
+The distribution and the flows come from marts.segments_by_group and
+marts.segment_flows_monthly, which dbt builds each night per group of patrons, so a filter
+sums a few thousand rows."""
 
 from __future__ import annotations
 
