@@ -121,8 +121,51 @@ class Settings(BaseSettings):
     ils_token: SecretStr | None = Field(
         default=None, description="token for the ILS REST API (sent as X-Okapi-Token)"
     )
+    ils_source: Literal["files", "api"] = Field(
+        default="files",
+        description="where the nightly ILS load reads from: the landing folder's exports "
+        "(files) or the FOLIO API (api, which first writes the day's files from the API)",
+    )
+    ils_api_url: str | None = Field(
+        default=None,
+        description="the FOLIO (Okapi) root URL, e.g. https://okapi.example.edu; "
+        "required when LIBCRM_ILS_SOURCE=api",
+    )
+    ils_tenant: str | None = Field(
+        default=None,
+        description="the FOLIO tenant, sent as X-Okapi-Tenant; required when LIBCRM_ILS_SOURCE=api",
+    )
+    ils_username: str | None = Field(
+        default=None,
+        description="the FOLIO user libcrm logs in as (with LIBCRM_ILS_PASSWORD); its "
+        "token is renewed when it expires",
+    )
+    ils_password: SecretStr | None = Field(
+        default=None, description="the password of LIBCRM_ILS_USERNAME"
+    )
+    alert_to: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description="e-mail addresses (comma-separated) told of a failed night, a critical "
+        "validation or a stale source; unset: no e-mail is sent",
+    )
+    alert_from: str = Field(
+        default="libcrm@localhost", description="the sender of the alert e-mails"
+    )
+    smtp_host: str = Field(default="localhost", description="the SMTP server alerts go through")
+    smtp_port: int = Field(default=587, description="the SMTP server's port")
+    smtp_tls: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="how the SMTP connection is encrypted: STARTTLS, TLS from the start "
+        "(ssl, usually port 465) or none (a relay on the same host only)",
+    )
+    smtp_user: str | None = Field(
+        default=None, description="the SMTP login, when the server requires one"
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None, description="the password of LIBCRM_SMTP_USER"
+    )
 
-    @field_validator("required_sources", mode="before")
+    @field_validator("required_sources", "alert_to", mode="before")
     @classmethod
     def _comma_separated(cls, value):
         if isinstance(value, str):
