@@ -48,8 +48,6 @@ PERSONA_RULES = {
     "dormant": N_("Nothing at all in the last %(activity_window_days)s days."),
 }
 
-# Both statements sum the nightly per-group marts (marts.segments_by_group and
-# marts.segment_flows_monthly) over the groups the filters choose: a few thousand rows.
 DISTRIBUTION = sql.SQL("""
 with counts as (
     select g.kind, g.code, sum(g.readers)::bigint as readers

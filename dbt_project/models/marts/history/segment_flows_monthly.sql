@@ -3,6 +3,16 @@
 -- flows read a few hundred rows instead of the whole snapshot. A reader's state at the
 -- month's start is the version observed last before it, else (first seen that month) the
 -- first one observed in it; at its end, the version observed last before the next month.
+-- Indexed by month (post hook): the page reads one month of a history that grows each month.
+{{
+    config(
+        post_hook=[
+            "create index if not exists segment_flows_monthly_month"
+            " on {{ this }} (month_starts_on, dimension)",
+        ],
+    )
+}}
+
 with
 
 snapshot_versions as (
