@@ -187,7 +187,10 @@ def follower_registrations(
     latest = starts.loc[pairs["event_id"]].to_numpy() - HOUR
     follower = pairs["follower"].to_numpy()
     keep = (moment < latest) & (moment < end)
-    keep &= is_active(patrons, follower, moment // DAY)
+    # Active when signing up and on the day of the event (a graduate leaves before it).
+    keep &= is_active(patrons, follower, moment // DAY) & is_active(
+        patrons, follower, latest // DAY
+    )
     extra = pd.DataFrame({"event_id": pairs["event_id"].to_numpy()[keep], "patron": follower[keep]})
     extra["registered_at"] = moment[keep]
     taken = registrations[["event_id", "patron"]].drop_duplicates()
