@@ -20,10 +20,9 @@ from libcrm.tooling.simulate.profiles import DEFAULT, Profile
 BOOK_LOAN_DAYS = DEFAULT.book_loan_days  # due date of a book
 NONBOOK_LOAN_SECONDS = 4 * HOUR  # due time of a study room, locker or laptop
 REBORROW_SHARE = 0.03  # repeat loans of a book the patron already had that are kept
-# Most books come back well before the due date (the profile's median keep), and opinion
-# leaders read fast: they keep a book this share of the median.
-LEADER_KEEP_SHARE = 0.5
-KEEP_DAYS_SIGMA = 0.6  # lognormal spread: about one loan in ten comes back late
+# Days a book is kept: lognormal around the profile's median (well before the due date, for
+# leaders too), with this spread: about one loan in ten comes back late.
+KEEP_DAYS_SIGMA = 0.6
 KEEP_DAYS_MAX = 120
 SESSION_MINUTES = (45, 240)  # a study-room or laptop session
 OVERTIME_SHARE = 0.05  # sessions overrunning the 4-hour limit
@@ -96,13 +95,9 @@ def settle_loans(
     kept = ~repeat | draws.each(lambda g, rows: g.random(len(rows)) < REBORROW_SHARE)
     books, draws = books.loc[kept], draws.subset(kept)
 
-    median = np.where(
-        patrons["is_leader"].to_numpy()[books["patron"].to_numpy()],
-        LEADER_KEEP_SHARE * profile.keep_days_median,
-        profile.keep_days_median,
-    )
+    typical = np.log(profile.keep_days_median)
     keep_days = np.clip(
-        np.rint(draws.each(lambda g, rows: g.lognormal(np.log(median[rows]), KEEP_DAYS_SIGMA))),
+        np.rint(draws.each(lambda g, rows: g.lognormal(typical, KEEP_DAYS_SIGMA, len(rows)))),
         1,
         KEEP_DAYS_MAX,
     ).astype(np.int64)

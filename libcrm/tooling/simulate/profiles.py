@@ -37,7 +37,7 @@ class Profile:
     book_loan_days : int
         Loan period of a book (its due date).
     keep_days_median : float
-        Median days a patron keeps a book (opinion leaders keep it half as long).
+        Median days a patron keeps a book.
     hit_titles : int
         Titles the whole library reads (exam guides, a famous novel), each held in
         ``hit_copies`` copies; ``0``: none stand out beyond the subjects' own popularity.

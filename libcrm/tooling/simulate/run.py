@@ -42,6 +42,7 @@ STREAMS = (
     "requests",
     "holds",
     "outreach",
+    "influence_events",
 )
 
 
@@ -174,6 +175,7 @@ def simulate(
         size.events_per_year,
         size.registrations_per_year,
         streams["events"],
+        streams["influence_events"],
     )
     world = World(
         timeline,
@@ -234,7 +236,7 @@ def _circulate(
         patrons, catalogue, season, wanted * WISH_OVERSAMPLE, streams["wishes"], profile
     )
     for round_ in range(2):
-        copies = follower_wishes(patrons, own, timeline.n_days, streams["followers"])
+        copies = follower_wishes(patrons, own, catalogue, timeline.n_days, streams["followers"])
         wishes = pd.concat([own, copies], ignore_index=True)
         desk = copy.deepcopy(streams["desk"])
         loans, holds = settle_loans(
