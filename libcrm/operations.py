@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from libcrm import alerts, config, db
+from libcrm.config import ConfigError
 from libcrm.pipeline import permanent_errors, run_day
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,15 @@ def _log_file(task_instance) -> str | None:
     return f"{folder}/{name}"
 
 
+def _landing() -> str:
+    """The landing folder for the alert's next steps, or its variable when the settings that
+    failed the night cannot say which folder it is."""
+    try:
+        return str(config.landing_dir())
+    except ConfigError:
+        return "$LIBCRM_LANDING_DIR"
+
+
 def notify_failure(context: dict) -> None:
     """Airflow ``on_failure_callback``: e-mail what failed, for which day, where the log is and
     what to do next (libcrm.alerts). Never raises."""
@@ -95,7 +105,7 @@ def notify_failure(context: dict) -> None:
             tries=getattr(task_instance, "try_number", None),
             log_url=getattr(task_instance, "log_url", None),
             log_file=_log_file(task_instance) if task_instance is not None else None,
-            landing=config.landing_dir(),
+            landing=_landing(),
         )
     except Exception as problem:  # noqa: BLE001 - the callback reports, it must not fail
         log.error("could not write the failure alert: %s", problem)

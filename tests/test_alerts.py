@@ -176,3 +176,25 @@ def test_an_unreachable_smtp_server_is_logged_and_never_raises(monkeypatch, capl
     alert = alerts.Alert(subject="[libcrm] test", summary="s", facts=())
     assert alerts.send(alert) is False
     assert "could not e-mail the alert to data@library.example.edu" in caplog.text
+
+
+def test_a_night_failed_by_a_mistyped_setting_is_still_emailed(monkeypatch):
+    """The setting that failed the night must not also silence the alert that says so."""
+    from libcrm.config import ConfigError
+
+    problem = ConfigError("LIBCRM_LOAN_LINK_DAYS='abc' is not a whole number")
+    context = {
+        "ti": SimpleNamespace(task_id="ingest_ils", dag_id="library_nightly", try_number=1),
+        "exception": problem,
+        "run_id": "scheduled__2026-03-18T00:00:00+00:00",
+        "logical_date": datetime(2026, 3, 18, tzinfo=UTC),
+        "data_interval_start": datetime(2026, 3, 18, tzinfo=UTC),
+    }
+    with smtp_server() as (inbox, smtp):
+        _use(monkeypatch, {**smtp, "LIBCRM_LOAN_LINK_DAYS": "abc"})
+        operations.notify_failure(context)
+    assert len(inbox.messages) == 1
+    assert inbox.messages[0]["Subject"] == (
+        "[libcrm] library_nightly failed for 2026-03-18: ingest_ils (setting error)"
+    )
+    assert "LIBCRM_LOAN_LINK_DAYS" in html.unescape(inbox.body())

@@ -184,6 +184,7 @@ class FolioLibrary:
         self.tenant: str | None = None  # when set, X-Okapi-Tenant must name it
         self.accounts: dict[str, str] = {}  # username -> password for /authn/login-with-expiry
         self.logins = 0
+        self.login_faults: list[str] = []  # what the next logins answer instead of a token
 
     def as_of(self, last: date) -> None:
         self.records = {kind: {} for kind in self.FILES}
@@ -247,6 +248,11 @@ def handler_for(library: FolioLibrary):
                 return self.reply(404, {"errors": [{"message": "No such path"}]})
             if library.tenant and self.headers.get("X-Okapi-Tenant") != library.tenant:
                 return self.reply(400, {"errors": [{"message": "No such Tenant"}]})
+            fault = library.login_faults.pop(0) if library.login_faults else None
+            if fault == "busy":
+                return self.reply(429, {"errors": [{"message": "Too many requests"}]}, RETRY)
+            if fault == "fail":
+                return self.reply(503, {"errors": [{"message": "Service unavailable"}]})
             if library.accounts.get(body.get("username")) != body.get("password"):
                 return self.reply(422, {"errors": [{"message": "Password does not match"}]})
             library.logins += 1
@@ -497,3 +503,18 @@ def test_tenant_login_expired_token_and_retry_after_over_one_connection(server, 
 
 def exports_of(library: FolioLibrary) -> Path:
     return library.landing / "ils" / FIRST.isoformat()
+
+
+def test_a_busy_or_failing_login_is_retried_not_taken_for_wrong_credentials(server, tmp_path):
+    library, url = server
+    library.as_of(FIRST)
+    library.accounts = {"libcrm": PASSWORD}
+    library.login_faults = ["busy", "fail"]
+    library.faults = {("/inventory/items", LIMIT): ["expire"]}
+    waits: list[float] = []
+    folio = ils_api.IlsClient(url, username="libcrm", password=PASSWORD, sleep=waits.append)
+    with folio:
+        ils_api.pull_day(url, "", FIRST, tmp_path, initial=True, client=folio, limit=LIMIT)
+    assert float(RETRY) in waits  # the 429 at login was waited out as the API asked
+    assert library.logins == 2 and library.login_faults == []
+    assert_same_files(tmp_path / "ils" / FIRST.isoformat(), exports_of(library))

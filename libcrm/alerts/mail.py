@@ -28,7 +28,7 @@ def _say_alerts_are_off() -> None:
     log.warning("no LIBCRM_ALERT_TO set: alerts are logged only, not e-mailed")
 
 
-def _notifier(configured: settings.Settings, alert: Alert):
+def _notifier(configured: settings.AlertSettings, alert: Alert):
     from airflow.providers.smtp.hooks.smtp import SmtpHook
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
     from airflow.sdk import Connection
@@ -76,9 +76,10 @@ def send(alert: Alert) -> bool:
     """
     log.error("alert: %s", alert.subject)
     try:
-        configured = settings.load()
+        # Only the alert settings: another unusable one may be what failed the night.
+        configured = settings.load_alerts()
     except settings.ConfigError as problem:
-        log.error("alert not sent, the settings are unusable: %s", problem)
+        log.error("alert not sent, the alert settings are unusable: %s", problem)
         return False
     if not configured.alert_to:
         _say_alerts_are_off()

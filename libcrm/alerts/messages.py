@@ -84,7 +84,7 @@ def failure_alert(
     tries: int | None,
     log_url: str | None,
     log_file: str | None,
-    landing: Path,
+    landing: Path | str,
 ) -> Alert:
     """The alert for a task that failed for good (after its retries, or at once)."""
     what = "critical validation" if kind == "validation" else f"{kind} error"

@@ -115,6 +115,10 @@ class IlsClient:
         if response.status_code == 404:  # a FOLIO before the Poppy release
             path = "/authn/login"
             response = self.http.post(path, json=body)
+        if response.status_code in TRANSIENT_STATUS:  # busy, not a wrong password: try again
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            raise _Transient(f"POST {path}: HTTP {response.status_code}", wait)
+        if path == "/authn/login":
             token, expiry = response.headers.get("x-okapi-token"), None
         else:
             token = response.cookies.get("folioAccessToken")
@@ -137,9 +141,9 @@ class IlsClient:
         return self.expires_at is not None and datetime.now(UTC) + TOKEN_MARGIN >= self.expires_at
 
     def _get(self, path: str, params: dict) -> dict:
-        if self._token_is_due():
-            self.login()
         try:
+            if self._token_is_due():
+                self.login()
             response = self.http.get(path, params=params)
             if response.status_code == 401 and self.username:
                 log.info("%s: token refused (expired): logging in again", path)

@@ -31,7 +31,7 @@ LIST_LIMIT = 500
 # The persona rules of user_profiles in plain words (vocabulary.RULES holds segments and stages).
 PERSONA_RULES = {
     "avid_reader": N_(
-        "At least %(long_term_min_loans)s book loans in the last %(activity_window_days)s days."
+        "At least %(avid_reader_min_loans)s book loans in the last %(activity_window_days)s days."
     ),
     "event_goer": N_(
         "Not an avid reader, and at least %(persona_min_events)s events attended in the last "
