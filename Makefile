@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 SCALE ?= small
+PROFILE ?= default
 DAYS ?= 3
 
 export OPENBLAS_NUM_THREADS := 1
@@ -22,7 +23,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@touch $@
 
 demo: install
-	@$(BIN)/python -m libcrm demo --scale $(SCALE) --days $(DAYS)
+	@$(BIN)/python -m libcrm demo --scale $(SCALE) --days $(DAYS) --profile $(PROFILE)
 
 # The librarians' workspace on 127.0.0.1:$${LIBCRM_WORKSPACE_PORT:-8080}, on the demo's warehouse
 # unless LIBCRM_DATABASE_URL names another.

@@ -38,7 +38,7 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    return demo.run(scale=args.scale, days=args.days)
+    return demo.run(scale=args.scale, days=args.days, profile=args.profile)
 
 
 def _access(args: argparse.Namespace) -> int:
@@ -120,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     demo_command = commands.add_parser("demo", help="simulate a library and run library_nightly")
     demo_command.add_argument("--scale", default="small", choices=["small", "medium", "large"])
     demo_command.add_argument("--days", type=int, default=3, help="consecutive nightly runs")
+    demo_command.add_argument(
+        "--profile",
+        default="default",
+        help="the kind of library the simulator draws (libcrm/tooling/simulate/profiles.py)",
+    )
     demo_command.set_defaults(handler=_demo)
     database = commands.add_parser("db", help="the embedded PostgreSQL under .local/pg")
     database.add_argument("action", choices=["start", "stop"])

@@ -159,7 +159,8 @@ class Blend(Scorer):
         ids, values = select(row, column, exact, len(rows), n)
         return items.open[ids], values
 
-    def closest_histories(
+    def contributing_histories(
         self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
     ) -> np.ndarray:
-        return self.als.closest_histories(items, valid, history)
+        """The ALS term's contributions: the department term comes from no borrowed book."""
+        return self.als.contributing_histories(items, valid, history)

@@ -95,7 +95,7 @@ def choose(
         split.train,
         split.test,
         axes.blocked,
-        axes.works,
+        None,  # the items are works already (recsys.warehouse)
         axes.user_groups,
         axes.item_classes,
         rules,

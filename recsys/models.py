@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from recsys.explain import closest_history, unit_rows
+from recsys.explain import als_contributions, neighbour_contributions
 from recsys.topn import top_n
 
 # Guards divisions by a zero norm or an empty group; far below any real score.
@@ -147,7 +147,7 @@ class Als(Scorer):
     num_threads: int = 2
     item_factors: np.ndarray = field(default=None, repr=False)
     user_factors: np.ndarray = field(default=None, repr=False)
-    _unit: tuple = field(default=(None, None), init=False, repr=False, compare=False)
+    _fitted: object = field(default=None, init=False, repr=False, compare=False)
 
     def implicit_model(self):
         """implicit's ALS with these settings, not fitted yet."""
@@ -170,23 +170,28 @@ class Als(Scorer):
         model.fit(user_items, show_progress=False)
         self.user_factors = np.asarray(model.user_factors)
         self.item_factors = np.asarray(model.item_factors)
+        self._fitted = model
         return self
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return (self.user_factors[rows] @ self.item_factors.T).astype(np.float64)
 
-    def unit_factors(self) -> np.ndarray:
-        """The item factors scaled to unit length, computed once per fitted model."""
-        if self._unit[0] is not self.item_factors:
-            self._unit = (self.item_factors, unit_rows(self.item_factors))
-        return self._unit[1]
+    def implicit_fitted(self):
+        """implicit's ALS holding these factors (the one ``fit`` trained, or one made for
+        factors set by hand)."""
+        if self._fitted is None or self._fitted.item_factors is not self.item_factors:
+            model = self.implicit_model()
+            model.item_factors, model.user_factors = self.item_factors, self.user_factors
+            self._fitted = model
+        return self._fitted
 
-    def closest_histories(
+    def contributing_histories(
         self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
     ) -> np.ndarray:
-        """For each recommended item of each user, the history item most similar to it (for
-        explanations; see ``recsys.explain.closest_history``)."""
-        return closest_history(self.unit_factors(), items, valid, history)
+        """For each recommended item of each user, the history item that contributed most to
+        its score (``history``: the users' rows of the fitted matrix; see
+        ``recsys.explain.als_contributions``)."""
+        return als_contributions(self.implicit_fitted(), items, valid, history)
 
 
 # Share of overall popularity added to a class-weighted score, so that items of classes the
@@ -259,17 +264,9 @@ class ItemNeighbours(Scorer):
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray((self._user_items[rows] @ self.similarity).todense(), np.float64)
 
-    def closest_histories(
+    def contributing_histories(
         self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
     ) -> np.ndarray:
-        """For each recommended item, the history item most similar to it (the first of
-        equally similar ones, in column order); ``-1`` for empty slots and no history."""
-        history = history.tocsr()
-        history.sort_indices()
-        out = np.full(items.shape, -1, dtype=np.int64)
-        for user in range(len(items)):
-            past = history.indices[history.indptr[user] : history.indptr[user + 1]]
-            if len(past):
-                block = self.similarity[past][:, items[user]].toarray()
-                out[user] = past[np.argmax(block, axis=0)]
-        return np.where(valid, out, -1)
+        """For each recommended item, the history item that contributed most to its score
+        (``recsys.explain.neighbour_contributions``); ``-1`` for empty slots and no history."""
+        return neighbour_contributions(self.similarity, items, valid, history)

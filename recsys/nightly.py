@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from libcrm import config, db, settings
-from recsys import activities, choosing, resources
+from recsys import activities, choosing, resources, similar
 from recsys.candidates import BASELINE, BY_NAME, CANDIDATES, Candidate
 from recsys.evaluate import Metrics
 from recsys.publish import Replacement, replace_all
@@ -28,6 +28,7 @@ RESOURCE_COLUMNS = (
     "generated_for",
     "model_version",
 )
+SIMILAR_TABLE = ("portal", "similar_items")
 ACTIVITY_COLUMNS = (
     "patron_id",
     "rank",
@@ -52,6 +53,8 @@ class NightlyResult:
     activity_rows_published: int = 0
     users_with_activities: int = 0
     activity_model_version: str = ""
+    similar_rows_published: int = 0
+    similar_model_version: str = ""  # the published candidate's, or item-neighbours'
     fallback_users: int = 0
     gate: str = field(default="")  # why the published candidate was published
     selected: bool = False  # chosen by tonight's scores (False: kept, or no selection tonight)
@@ -62,7 +65,7 @@ class NightlyResult:
     published: bool = True
     portal_kept: str = ""
     # Wall seconds per step, for the benchmark: read, evaluate, books_matrix, books_train,
-    # books_recommend_all, events, publish.
+    # books_recommend_all, similar, events, publish.
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -120,6 +123,8 @@ def run(
         clock.lap("evaluate")
         books = resources.recommend(catalogue, data_date, BY_NAME[choice.name])
         clock.lap_parts("books", books.seconds)
+        similar_rows = similar.for_night(books.model, choice.name, books.axes, catalogue, data_date)
+        clock.lap("similar")
         events = activities.read_events(conn, catalogue.departments)
         eligible = sorted(catalogue.patrons)
         event_rows = activities.recommend_events(
@@ -140,12 +145,13 @@ def run(
                     ACTIVITY_COLUMNS,
                     _portal(event_rows, catalogue.patrons, data_date, event_version),
                 ),
+                Replacement(SIMILAR_TABLE, similar.COLUMNS, similar_rows),
             ],
             _log("resource", books.rows, data_date, books.version)
             + _log("activity", event_rows, data_date, event_version),
             data_date,
         )
-        written, events_written = publication.rows_written
+        written, events_written = publication.rows_written[:2]
         cutoff = split.cutoff.astype(object).date()
         choosing.store(conn, run_id, data_date, choice, cutoff)
         clock.lap("publish")
@@ -159,6 +165,8 @@ def run(
         activity_rows_published=events_written,
         users_with_activities=len({row[0] for row in event_rows}),
         activity_model_version=event_version,
+        similar_rows_published=publication.rows_written[2],
+        similar_model_version=similar_rows[0][-1] if similar_rows else "",
         fallback_users=books.fallback_users,
         gate=choice.reason,
         selected=choice.selected,

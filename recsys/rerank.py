@@ -76,7 +76,7 @@ class Diversified:
         ids, scores = self.model.recommend(rows, n * OVERFETCH, exclude, blocked)
         return cap_per_class(ids, scores, self.classes, self.cap, n)
 
-    def closest_histories(
+    def contributing_histories(
         self, items: np.ndarray, valid: np.ndarray, history: sparse.csr_matrix
     ) -> np.ndarray:
-        return self.model.closest_histories(items, valid, history)
+        return self.model.contributing_histories(items, valid, history)

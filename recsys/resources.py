@@ -39,14 +39,13 @@ CLASS_REASON = "among the books most borrowed in the subjects you read"
 
 @dataclass(frozen=True)
 class Axes:
-    """The matrix axes with the per-user and per-item side information on them."""
+    """The matrix axes (readers × works) with the side information on them."""
 
     data: interactions.Interactions
     user_groups: np.ndarray  # department code per user, -1 for none
     departments: np.ndarray  # department name per code
-    item_classes: np.ndarray  # CLC class code per item, -1 for none
-    works: np.ndarray  # work (title and author) code per item
-    blocked: np.ndarray  # never recommend: lost, withdrawn, not for loan, not a book
+    item_classes: np.ndarray  # CLC class code per work, -1 for none
+    blocked: np.ndarray  # never recommend: no copy can be lent now, or not a book
 
 
 def personal_model(user_groups: np.ndarray, item_classes: np.ndarray) -> Diversified:
@@ -59,11 +58,8 @@ def _axes(catalogue: Catalogue, data: interactions.Interactions) -> Axes:
     groups = interactions.codes(names)
     departments = np.array(sorted({name for name in names if name}), dtype=object)
     classes = np.array([catalogue.item_classes.get(item, "") for item in data.items], object)
-    works = np.array([catalogue.item_works.get(item, item) for item in data.items], object)
     blocked = np.array([item not in catalogue.recommendable for item in data.items], dtype=bool)
-    return Axes(
-        data, groups, departments, interactions.codes(classes), interactions.codes(works), blocked
-    )
+    return Axes(data, groups, departments, interactions.codes(classes), blocked)
 
 
 def training_axes(
@@ -100,7 +96,7 @@ def validation_log(catalogue: Catalogue, users=None, items=None) -> Log:
 
 
 def split_axes(catalogue: Catalogue, split: Split) -> Axes:
-    """The side information (departments, classes, works, blocked items) of a split's axes."""
+    """The side information (departments, classes, blocked works) of a split's axes."""
     data = interactions.Interactions(split.test, split.log.all_users, split.log.all_items)
     return _axes(catalogue, data)
 
@@ -112,11 +108,13 @@ def validation_end(data_date: date) -> datetime:
 
 @dataclass(frozen=True)
 class Published:
-    """Rows ``(user_key, rank, item_id, score, reason)`` and who got what kind of list.
+    """Rows ``(user_key, rank, item_id, score, reason)`` and who got what kind of list;
+    ``item_id`` is the copy of each work the portal is given.
 
     ``seconds`` holds the wall time of each step: ``matrix`` (build the training matrix and
     exclusions), ``train`` (fit the model) and ``recommend_all`` (rank, filter, cap and
-    explain every eligible user's list).
+    explain every eligible user's list). ``model`` is the candidate fitted on ``axes`` (None
+    when no reader got its lists), for the night's "more like this" lists (``recsys.similar``).
     """
 
     rows: list[tuple]
@@ -124,6 +122,8 @@ class Published:
     personal_users: int
     fallback_users: int
     seconds: dict[str, float] = field(default_factory=dict)
+    model: object = field(default=None, repr=False)
+    axes: Axes | None = field(default=None, repr=False)
 
 
 def production_axes(
@@ -150,8 +150,8 @@ def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Pu
     seconds: dict[str, float] = {}
     axes, eligible = production_axes(catalogue, data_date, candidate.weighting)
     data = axes.data
-    seen = (data.matrix > 0).tocsr()
-    exclude = interactions.exclude_same_work(seen, axes.works)
+    seen = (data.matrix > 0).tocsr()  # works: a reader had some copy of each
+    shown = np.array([catalogue.shown_copies.get(work, work) for work in data.items], dtype=str)
     history = np.diff(seen.indptr)
     rows = np.flatnonzero(np.isin(data.users, eligible))
     everyone = candidate.audience == EVERYONE
@@ -160,10 +160,11 @@ def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Pu
     version = f"{candidate.name}-{data_date:%Y%m%d}"
     seconds["matrix"] = time.perf_counter() - started
     published: list[tuple] = []
+    model = None
 
     def emit(model, chosen, reasons):
         """Append the rows of ``chosen`` users; ``reasons(ids, valid)`` gives a text per slot."""
-        ids, scores = recommend_all(model, chosen, K, exclude, axes.blocked)
+        ids, scores = recommend_all(model, chosen, K, seen, axes.blocked)
         valid = np.isfinite(scores)
         users = np.broadcast_to(data.users[chosen][:, None], ids.shape)[valid]
         ranks = np.cumsum(valid, axis=1)[valid]
@@ -172,7 +173,7 @@ def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Pu
             zip(
                 users.tolist(),
                 ranks.tolist(),
-                data.items[ids[valid]].tolist(),
+                shown[ids[valid]].tolist(),
                 scores[valid].tolist(),
                 texts.tolist(),
                 strict=True,
@@ -226,9 +227,9 @@ def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Pu
         )
 
         def closest_loan(ids, valid):
-            return because[model.closest_histories(ids, valid, seen[personal])]
+            return because[model.contributing_histories(ids, valid, data.matrix[personal])]
 
-        explained = hasattr(model.model, "closest_histories")
+        explained = hasattr(model.model, "contributing_histories")
         emit(model, personal, closest_loan if explained else _fixed(CLASS_REASON))
     seconds["recommend_all"] = (
         time.perf_counter() - started - seconds["matrix"] - seconds.get("train", 0.0)
@@ -239,4 +240,6 @@ def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Pu
         len(personal),
         len(fallback),
         {step: round(value, 3) for step, value in seconds.items()},
+        model,
+        axes,
     )

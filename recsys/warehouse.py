@@ -1,4 +1,9 @@
-"""What the recommender reads from the marts."""
+"""What the recommender reads from the marts.
+
+Its items are works, not copies: the loans of every copy of a work (``marts.dim_items.work_id``)
+count for the work, which is trained on and recommended once; the portal is given one copy of
+it that can be lent now (``Catalogue.shown_copies``).
+"""
 
 from __future__ import annotations
 
@@ -25,18 +30,22 @@ OPTIONAL_SIGNALS = {
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Book loans (plus optional weaker signals), the catalogue and the eligible users."""
+    """Book loans (plus optional weaker signals), the catalogue and the eligible users; every
+    item here is a work, named by its ``work_id``."""
 
     loan_users: np.ndarray
-    loan_items: np.ndarray
+    loan_items: np.ndarray  # the work of each loan's copy
     loan_times: np.ndarray
-    item_ids: np.ndarray
-    item_titles: dict[str, str]
-    recommendable: set[str]
+    item_ids: np.ndarray  # every work
+    item_titles: dict[str, str]  # work -> title
+    recommendable: set[str]  # works with a copy that can be lent now
     patrons: dict[str, str]  # user_key -> patron_id: users who did not opt out nor leave
     departments: dict[str, str] = field(default_factory=dict)  # user_key -> department
-    item_classes: dict[str, str] = field(default_factory=dict)  # item_id -> CLC class
-    item_works: dict[str, str] = field(default_factory=dict)  # item_id -> title and author
+    item_classes: dict[str, str] = field(default_factory=dict)  # work -> CLC class
+    # work -> the copy the portal is given: the smallest item id among those that can be lent
+    # now (a work without one is not recommended); a work missing here is shown as itself.
+    shown_copies: dict[str, str] = field(default_factory=dict)
+    work_of: dict[str, str] = field(default_factory=dict)  # item_id (any copy) -> work
     # Holds and purchase requests on catalogue items: users, items, times, weights.
     signals: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = field(
         default_factory=lambda: _as_signals([], [], [], [])
@@ -81,7 +90,7 @@ def table_columns(conn: psycopg.Connection, schema: str, table: str) -> set[str]
     return {row[0] for row in rows}
 
 
-def _read_signals(conn: psycopg.Connection, catalogue_items: set[str]):
+def _read_signals(conn: psycopg.Connection, work_of: dict[str, str]):
     users, items, times, weights = [], [], [], []
     for kind, (schema, table, wanted) in OPTIONAL_SIGNALS.items():
         present = table_columns(conn, schema, table)
@@ -103,23 +112,30 @@ def _read_signals(conn: psycopg.Connection, catalogue_items: set[str]):
             "where {user} is not null and {item} is not null and {moment} is not null"
         ).format(user=user, item=item, moment=moment, table=sql.Identifier(schema, table))
         rows = conn.execute(query).fetchall()
-        rows = [row for row in rows if row[1] in catalogue_items]
+        rows = [row for row in rows if row[1] in work_of]
         users += [row[0] for row in rows]
-        items += [row[1] for row in rows]
+        items += [work_of[row[1]] for row in rows]
         times += [row[2] for row in rows]
         weights += [SIGNAL_WEIGHTS[kind]] * len(rows)
     return _as_signals(users, items, times, weights)
 
 
 def read_catalogue(conn: psycopg.Connection) -> Catalogue:
-    """Read book loans, optional holds and purchase requests, items and eligible users."""
+    """Read book loans, optional purchase requests, works and eligible users."""
     loans = conn.execute(
         "select user_key, item_id, checkout_at from marts.fct_loans where is_book"
     ).fetchall()
     users, items, times = _columns(loans, 3)
     catalogue = conn.execute(
-        "select item_id, title, author, clc_class, is_recommendable from marts.dim_items"
+        "select item_id, work_id, title, clc_class, is_recommendable from marts.dim_items "
+        "order by item_id"
     ).fetchall()
+    work_of = {row[0]: row[1] for row in catalogue}
+    works = [row for row in catalogue if row[0] == row[1]]
+    shown: dict[str, str] = {}
+    for item_id, work_id, _, _, lendable in catalogue:
+        if lendable:
+            shown.setdefault(work_id, item_id)  # rows come in item order: the smallest id
     # Leavers (graduated students, faculty and staff whose card expired) get nothing: the
     # marts decide who has left (user_profiles.lifecycle_stage), the recommender only reads it.
     patrons = conn.execute(
@@ -136,14 +152,16 @@ def read_catalogue(conn: psycopg.Connection) -> Catalogue:
     ).fetchall()
     return Catalogue(
         loan_users=users.astype(str),
-        loan_items=items.astype(str),
+        # A loan of a copy missing from dim_items counts for that copy alone.
+        loan_items=np.array([work_of.get(item, item) for item in items.astype(str)], dtype=str),
         loan_times=times.astype("datetime64[s]"),
-        item_ids=np.array(sorted(row[0] for row in catalogue)),
-        item_titles={row[0]: row[1] for row in catalogue},
-        recommendable={row[0] for row in catalogue if row[4]},
+        item_ids=np.array([row[0] for row in works], dtype=str),
+        item_titles={row[0]: row[2] for row in works},
+        recommendable=set(shown),
         patrons=dict(patrons),
         departments=dict(departments),
-        item_classes={row[0]: row[3] for row in catalogue if row[3]},
-        item_works={row[0]: f"{row[1]}\x1f{row[2] or ''}" for row in catalogue},
-        signals=_read_signals(conn, {row[0] for row in catalogue}),
+        item_classes={row[0]: row[3] for row in works if row[3]},
+        shown_copies=shown,
+        work_of=work_of,
+        signals=_read_signals(conn, work_of),
     )

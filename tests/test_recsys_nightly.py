@@ -25,7 +25,7 @@ create schema if not exists marts;
 create table marts.dim_users (user_key text, department text, opt_out boolean);
 create table marts.user_profiles (user_key text, lifecycle_stage text);
 create table marts.dim_items (
-    item_id text, title text, author text, clc_class text, is_recommendable boolean
+    item_id text, title text, author text, clc_class text, is_recommendable boolean, work_id text
 );
 create table marts.fct_loans (user_key text, item_id text, checkout_at timestamp, is_book boolean);
 create table marts.dim_events (
@@ -43,9 +43,15 @@ def _library():
     graduated and u59 left (their cards expired)."""
     rng = np.random.default_rng(11)
     users = [(f"u{n:02d}", DEPARTMENTS[n % 2], n == 0) for n in range(60)]
-    items = [(f"I{n:03d}", f"Book {n}", "A", "O" if n < 30 else "K", True) for n in range(60)]
-    items[5] = ("I005", "Book 5", "A", "O", False)  # lost: popular but never recommended
-    items += [("I100", "Book 7", "A", "O", True), ("R001", "Study room SR-001", "", "", False)]
+    items = [
+        (f"I{n:03d}", f"Book {n}", "A", "O" if n < 30 else "K", True, f"I{n:03d}")
+        for n in range(60)
+    ]
+    items[5] = ("I005", "Book 5", "A", "O", False, "I005")  # lost: popular, never recommended
+    items += [
+        ("I100", "Book 7", "A", "O", True, "I007"),
+        ("R001", "Study room SR-001", "", "", False, "R001"),
+    ]
     loans = []
     for n, (user, _, _) in enumerate(users):
         books = 1 if n == 2 else 8  # u02 has a thin history: department fallback

@@ -8,7 +8,6 @@ from scipy import sparse
 from recsys import evaluate
 from recsys.blend import Blend
 from recsys.evaluate import recommend_all
-from recsys.explain import closest_history, unit_rows
 from recsys.models import Als, GroupPopularity, Popularity, Scorer
 from recsys.rerank import cap_per_class
 from recsys.topn import top_n
@@ -96,33 +95,6 @@ def test_class_cap_matches_walking_each_list():
         for row in range(rows):
             shown = out_ids[row][np.isfinite(out_scores[row])]
             assert shown.tolist() == _cap_one_row(ids[row], scores[row], classes, cap, n)
-
-
-def test_explanations_name_the_most_similar_borrowed_book():
-    rng = np.random.default_rng(8)
-    factors = rng.normal(size=(60, 8)).astype(np.float32)
-    factors[7] = factors[3]  # a copy of item 3: a tie, the lower column wins
-    unit = unit_rows(factors)
-    history = sparse.random(600, 60, density=0.05, random_state=1, format="lil").astype(bool)
-    history[5, :] = False  # a reader without history gets no explanation
-    history[6, :] = False
-    history[6, [3, 7, 20]] = True
-    history = history.tocsr()
-    items = rng.integers(0, 60, size=(600, 10))
-    items[6, 0] = 3
-    valid = rng.random((600, 10)) > 0.1
-    valid[6, 0] = True
-    closest = closest_history(unit, items, valid, history)
-    for user in range(600):
-        past = history[user].indices
-        for slot in range(10):
-            if not valid[user, slot] or not len(past):
-                assert closest[user, slot] == -1
-                continue
-            similarity = unit[past] @ unit[items[user, slot]]
-            assert similarity[past == closest[user, slot]][0] >= similarity.max() - 1e-6
-    assert closest[6, 0] == 3
-    assert (closest[5] == -1).all()
 
 
 def _clustered():

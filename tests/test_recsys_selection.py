@@ -139,7 +139,10 @@ def _term_library():
     six readers borrow, one book each."""
     rng = np.random.default_rng(5)
     users = [(f"u{n:03d}", ("Physics", "History")[n % 2], False) for n in range(120)]
-    items = [(f"I{n:03d}", f"Book {n}", "A", "O" if n < 40 else "K", True) for n in range(80)]
+    items = [
+        (f"I{n:03d}", f"Book {n}", "A", "O" if n < 40 else "K", True, f"I{n:03d}")
+        for n in range(80)
+    ]
     loans = []
     for n, (user, _, _) in enumerate(users):
         base = 0 if n % 2 == 0 else 40

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from libcrm.tooling.simulate import SCALES, Scale, SimulationSummary, simulate
+from libcrm.tooling.simulate import PROFILES, SCALES, Scale, SimulationSummary, simulate
 from libcrm.tooling.simulate.__main__ import main
 
 SOURCES_DOC = Path(__file__).resolve().parent.parent / "docs" / "sources.md"
@@ -560,6 +560,76 @@ def test_activity_follows_the_academic_calendar_and_lifecycles(library: Library)
     assert late.sum() > 1.2 * (~late).sum()
 
 
+@pytest.fixture(scope="module")
+def profiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Library]:
+    """The same scale and seed as ``library``, as the other kinds of library."""
+    out = {}
+    for name in PROFILES:
+        if name != "default":
+            root = tmp_path_factory.mktemp(name)
+            summary = run(root / "landing", root / "truth.json", profile=name)
+            out[name] = Library(root / "landing", root / "truth.json", summary)
+    return out
+
+
+def books_per_patron_year(library: Library) -> float:
+    years = (EXPORT_DAYS[-1] - HISTORY_START).days / 365
+    return len(book_loans(library)) / len(library.latest("patrons.csv", "patron_id")) / years
+
+
+def exam_peak(library: Library) -> float:
+    """Book loans per day in the winter exam weeks over those of November (a term month)."""
+    day = book_loans(library)["checkout"].dt.normalize()
+    exams = ((day >= "2025-12-15") & (day < "2026-01-16")).sum() / 32
+    return exams / ((day >= "2025-11-01") & (day < "2025-12-01")).sum() * 30
+
+
+def top_works_share(library: Library, works: int = 10) -> float:
+    """The share of book loans that went to the ``works`` most borrowed titles (any copy)."""
+    items = library.latest("items.csv", "item_id")
+    loans = book_loans(library)
+    work = loans["item_id"].map(items["title"] + "|" + items["author"])
+    return work.value_counts().head(works).sum() / len(loans)
+
+
+def subject_depth(library: Library) -> float:
+    """The mean share of a reader's book loans in the class they read most (5+ loans)."""
+    items = library.latest("items.csv", "item_id")
+    loans = book_loans(library)
+    classes = loans["item_id"].map(items["clc_class"]).groupby(loans["patron_id"])
+    share = classes.agg(lambda values: values.value_counts().iloc[0] / len(values))
+    return float(share[classes.size() >= 5].mean())
+
+
+def test_the_exam_season_library_borrows_five_books_a_year_before_exams_and_the_same_few(
+    library: Library, profiled: dict[str, Library]
+) -> None:
+    exam = profiled["exam-season"]
+    assert 3.5 < books_per_patron_year(exam) < 7 < 30 < books_per_patron_year(library)
+    assert exam_peak(exam) > 2.2 and exam_peak(library) < 1.5
+    assert top_works_share(exam) > 0.15 and top_works_share(library) < 0.05
+    items = exam.latest("items.csv", "item_id")
+    books = items.loc[items["material_type"].eq("book")]
+    copies = books.groupby(["title", "author", "call_number", "clc_class"]).size()
+    assert (copies >= 10).sum() >= 10  # the titles everyone reads, a dozen copies each
+
+
+def test_the_research_library_keeps_books_for_weeks_and_reads_within_its_subject(
+    library: Library, profiled: dict[str, Library]
+) -> None:
+    research = profiled["research"]
+
+    def days(loans: pd.DataFrame, column: str) -> pd.Series:
+        return (pd.to_datetime(loans[column]) - loans["checkout"]).dt.days
+
+    returned = book_loans(research).query("returned_at != ''")
+    assert days(returned, "returned_at").median() >= 30
+    assert days(book_loans(library).query("returned_at != ''"), "returned_at").median() <= 16
+    assert set(days(book_loans(research), "due_at")) == {90}
+    assert subject_depth(research) > subject_depth(library) + 0.1
+    assert research.truth["profile"] == "research" and library.truth["profile"] == "default"
+
+
 def test_upcoming_events_are_open_on_every_export_day(library: Library) -> None:
     seen = pd.DataFrame()
     registrations_seen = pd.DataFrame()
@@ -603,6 +673,7 @@ def test_command_line_prints_a_one_line_summary(
     assert main([*argv, "--scale", "small", "--first-day", "2026-03-16", "--days", "2"]) == 0
     output = capsys.readouterr().out.strip().splitlines()
     assert len(output) == 1 and "loans" in output[0] and "gate passages" in output[0]
+    assert "small default library" in output[0]
     assert sorted(p.name for p in (tmp_path / "landing" / "ils").iterdir()) == [
         "2026-03-16",
         "2026-03-17",
@@ -615,3 +686,5 @@ def test_bad_arguments_are_refused_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="days must be at least 1"):
         run(tmp_path / "landing", tmp_path / "truth.json", days=0)
     assert set(SCALES) == {"small", "medium", "large"}
+    with pytest.raises(ValueError, match="unknown profile 'campus': use one of default"):
+        run(tmp_path / "landing", tmp_path / "truth.json", profile="campus")

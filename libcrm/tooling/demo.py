@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import date, timedelta
 from urllib.parse import urlsplit
@@ -55,7 +56,9 @@ def resolve_key_file():
     return configured.pseudonym_key_file or config.write_key_file()
 
 
-def _reach_out(url: str, landing, truth, scale: str, day_list: list[date]) -> None:
+def _reach_out(
+    url: str, landing, truth, scale: str, day_list: list[date], profile: str = "default"
+) -> None:
     """Launch the demo campaign after the first night and simulate its readers' answers."""
     from libcrm.tooling import demo_campaign
     from libcrm.tooling.simulate import simulate
@@ -77,14 +80,22 @@ def _reach_out(url: str, landing, truth, scale: str, day_list: list[date]) -> No
         days=len(day_list),
         seed=SEED,
         outreach=outreach,
+        profile=profile,
     )
     print(f"    {simulated.line()}", flush=True)
 
 
-def run(scale: str = "small", days: int = 3) -> int:
-    """Run the demo; return the process exit code."""
+def run(scale: str = "small", days: int = 3, profile: str = "default") -> int:
+    """Run the demo on a ``scale`` library of the kind ``profile`` names; return the process
+    exit code."""
     from libcrm.tooling.simulate import simulate
+    from libcrm.tooling.simulate.profiles import resolve_profile
 
+    try:
+        resolve_profile(profile)
+    except ValueError as error:
+        print(f"libcrm demo: {error}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     # Before anything starts: the demo runs the checkout's DAG and keeps the truth beside it.
     checkout = config.checkout("the demo runs dags/library_nightly.py")
@@ -95,8 +106,14 @@ def run(scale: str = "small", days: int = 3) -> int:
     env_file = runtime.write_env_file(env)
 
     truth = checkout / "data" / "truth.json"
-    _step(f"simulating a {scale} library into {landing} ({days} nightly exports from {FIRST_DAY})")
-    simulated = simulate(landing, truth, scale=scale, first_day=FIRST_DAY, days=days, seed=SEED)
+    kind = "" if profile == "default" else f" {profile}"
+    _step(
+        f"simulating a {scale}{kind} library into {landing} ({days} nightly exports from "
+        f"{FIRST_DAY})"
+    )
+    simulated = simulate(
+        landing, truth, scale=scale, first_day=FIRST_DAY, days=days, seed=SEED, profile=profile
+    )
     print(f"    {simulated.line()}", flush=True)
 
     _step(f"preparing Airflow home {env['AIRFLOW_HOME']} (airflow db migrate)")
@@ -119,7 +136,7 @@ def run(scale: str = "small", days: int = 3) -> int:
             print(summary.failure_excerpt(log_file))
             return 1
         if day == FIRST_DAY and days > 1:
-            _reach_out(url, landing, truth, scale, day_list)
+            _reach_out(url, landing, truth, scale, day_list, profile)
 
     print()
     print(summary.report(url, day_list[-1], masked(url), env_file, truth))

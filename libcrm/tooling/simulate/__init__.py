@@ -6,7 +6,8 @@ export plus daily change files into a landing folder, and the hidden truth into 
 """
 
 from libcrm.tooling.simulate.outreach import Outreach
+from libcrm.tooling.simulate.profiles import PROFILES, Profile
 from libcrm.tooling.simulate.run import SimulationSummary, simulate
 from libcrm.tooling.simulate.scales import SCALES, Scale
 
-__all__ = ["SCALES", "Outreach", "Scale", "SimulationSummary", "simulate"]
+__all__ = ["PROFILES", "SCALES", "Outreach", "Profile", "Scale", "SimulationSummary", "simulate"]

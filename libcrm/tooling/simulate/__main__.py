@@ -8,6 +8,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from libcrm.tooling.simulate.profiles import PROFILES
 from libcrm.tooling.simulate.run import simulate
 from libcrm.tooling.simulate.scales import SCALES
 
@@ -21,6 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--landing", type=Path, required=True, help="landing folder to write")
     parser.add_argument("--truth", type=Path, required=True, help="truth JSON file to write")
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
+    parser.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="default",
+        help="the kind of library: "
+        + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values()),
+    )
     parser.add_argument("--first-day", type=date.fromisoformat, default=date(2026, 3, 16))
     parser.add_argument("--days", type=int, default=3, help="export days, initial included")
     parser.add_argument("--seed", type=int, default=42)
@@ -36,11 +44,15 @@ def main(argv: list[str] | None = None) -> int:
             days=args.days,
             seed=args.seed,
             history_start=args.history_start,
+            profile=args.profile,
         )
     except ValueError as error:
         parser.error(str(error))
     seconds = time.perf_counter() - began
-    print(f"simulated {args.scale} library in {seconds:.1f}s: {summary.line()} -> {args.landing}")
+    print(
+        f"simulated {args.scale} {args.profile} library in {seconds:.1f}s: {summary.line()} "
+        f"-> {args.landing}"
+    )
     return 0
 
 

@@ -27,8 +27,10 @@ def retire_items(
     n_days: int,
     later_export_days: tuple[int, ...],
     rng: np.random.Generator,
+    loan_days: int = BOOK_LOAN_DAYS,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Lose and withdraw some loaned books, adjusting the loans accordingly.
+    """Lose and withdraw some loaned books (a lost one was due ``loan_days`` after its last
+    checkout), adjusting the loans accordingly.
 
     Parameters
     ----------
@@ -61,7 +63,7 @@ def retire_items(
     lost_pool = pool[:half][: CANDIDATES_PER_ITEM * round(LOST_SHARE * count)]
     day = _retirement_days(len(lost_pool), n_days, later_export_days, rng)
     overdue = rng.integers(*OVERDUE_BEFORE_LOST_DAYS, size=len(lost_pool))
-    cutoff = day * DAY - (BOOK_LOAN_DAYS + overdue) * DAY
+    cutoff = day * DAY - (loan_days + overdue) * DAY
     last = _last_loans(loans, lost_pool, cutoff, day, round(LOST_SHARE * count))
     lost_rows = last["row"].to_numpy()
     lost_items = last["item"].to_numpy()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from libcrm.tooling.simulate.clock import Timeline
+from libcrm.tooling.simulate.profiles import DEFAULT, Profile
 from libcrm.tooling.simulate.vocab import (
     DEPARTMENTS,
     FAMILY_NAMES,
@@ -25,18 +26,15 @@ NONBOOK_SHARE = 0.05  # of item records: rooms, lockers and laptops
 NONBOOK_MIX = (0.5, 0.3, 0.2)  # study rooms, lockers, laptops among the non-book items
 REFERENCE_SHARE = 0.02  # books kept on the reference shelf: status not_for_loan
 NEW_ACQUISITION_SHARE = 0.05  # books bought during the history (new in daily exports)
-ZIPF_EXPONENT = 0.9  # within a subject, popularity falls as 1 / rank**0.9 (long tail)
 # Spread of a cluster's private liking of single books: what collaborative filtering finds
 # beyond the popularity list.
 AFFINITY_SIGMA = 1.2
 NOVEL_SHARE = 0.2  # literature copies that are well-known novels (several copies each)
 WESTERN_AUTHOR_SHARE = 0.5  # for foreign literature, languages and art
 
-# How a taste cluster spreads its reading over subjects.
-RELATED_SHARE = 0.25  # the department's other subjects
-SIDE_SHARE = 0.12  # one general-interest subject per cluster
-WANDER_SHARE = 0.08  # everything else, in proportion to the collection
-CORE_SHARE = 1.0 - RELATED_SHARE - SIDE_SHARE - WANDER_SHARE  # the department's core subject
+# How a taste cluster spreads its reading over subjects: the profile's related, side (one
+# general-interest subject per cluster) and wander (everything else) shares, the rest in the
+# department's core subject.
 
 
 @dataclass(frozen=True)
@@ -56,6 +54,9 @@ class SimulatedCollection:
         Cumulative choice probability of a patron browsing outside their taste.
     subject_taste : numpy.ndarray
         Shape ``(clusters, subjects)``: each cluster's share of reading per subject.
+    hits : numpy.ndarray
+        Shape ``(titles, copies)``: item positions of the copies of each title the whole
+        library reads (the profile's ``hit_titles``), most read first; none by default.
     """
 
     items: pd.DataFrame
@@ -63,9 +64,12 @@ class SimulatedCollection:
     cluster_cdf: np.ndarray
     global_cdf: np.ndarray
     subject_taste: np.ndarray
+    hits: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64))
 
 
-def subject_tastes(clusters: int, per_department: int, rng: np.random.Generator) -> np.ndarray:
+def subject_tastes(
+    clusters: int, per_department: int, rng: np.random.Generator, profile: Profile = DEFAULT
+) -> np.ndarray:
     """Each cluster's share of loans per subject: mostly its department's subjects.
 
     The department's core subject gets what the related, side and wander shares leave; the
@@ -76,19 +80,26 @@ def subject_tastes(clusters: int, per_department: int, rng: np.random.Generator)
     taste = np.zeros((clusters, len(SUBJECTS)))
     for cluster in range(clusters):
         department = departments[cluster // per_department]
-        taste[cluster] += WANDER_SHARE * shares / shares.sum()
-        taste[cluster, SUBJECT_CODES.index(department[0])] += CORE_SHARE
+        taste[cluster] += profile.wander_share * shares / shares.sum()
+        taste[cluster, SUBJECT_CODES.index(department[0])] += profile.core_share
         for code in department[1:]:
-            taste[cluster, SUBJECT_CODES.index(code)] += RELATED_SHARE / len(department[1:])
+            related = profile.related_share / len(department[1:])
+            taste[cluster, SUBJECT_CODES.index(code)] += related
         side = [code for code in GENERAL_SUBJECTS if code not in department]
-        taste[cluster, SUBJECT_CODES.index(side[rng.integers(len(side))])] += SIDE_SHARE
+        taste[cluster, SUBJECT_CODES.index(side[rng.integers(len(side))])] += profile.side_share
     return taste / taste.sum(axis=1, keepdims=True)
 
 
 def simulate_catalogue(
-    count: int, clusters: int, per_department: int, timeline: Timeline, rng: np.random.Generator
+    count: int,
+    clusters: int,
+    per_department: int,
+    timeline: Timeline,
+    rng: np.random.Generator,
+    profile: Profile = DEFAULT,
 ) -> SimulatedCollection:
-    """Draw ``count`` item copies and the taste tables of ``clusters`` clusters."""
+    """Draw ``count`` item copies and the taste tables of ``clusters`` clusters (spread over
+    subjects, and with the copies of its most read titles, as the ``profile`` says)."""
     n_nonbook = max(len(NONBOOK_MIX), round(count * NONBOOK_SHARE))
     n_books = count - n_nonbook
     shares = np.asarray([subject.share for subject in SUBJECTS])
@@ -99,7 +110,7 @@ def simulate_catalogue(
     for code in range(len(SUBJECTS)):
         members = np.flatnonzero(subject == code)
         rank = rng.permutation(len(members)) + 1
-        popularity[members] = rank.astype(float) ** -ZIPF_EXPONENT
+        popularity[members] = rank.astype(float) ** -profile.zipf_exponent
     reference = np.zeros(count, dtype=bool)
     reference[:n_books] = rng.random(n_books) < REFERENCE_SHARE
 
@@ -114,14 +125,40 @@ def simulate_catalogue(
     items["subject"] = np.concatenate([subject, np.full(n_nonbook, -1)])
 
     books = np.flatnonzero((kind == 0) & ~reference)
-    taste = subject_tastes(clusters, per_department, rng)
+    taste = subject_tastes(clusters, per_department, rng, profile)
     book_subject, book_popularity = subject[books], popularity[books]
     global_weight = _within_subject(book_popularity, book_subject, shares / shares.sum())
     cluster_cdf = np.empty((clusters, len(books)))
     for cluster in range(clusters):
         liking = book_popularity * rng.lognormal(0.0, AFFINITY_SIGMA, size=len(books))
         cluster_cdf[cluster] = _cdf(_within_subject(liking, book_subject, taste[cluster]))
-    return SimulatedCollection(items, books, cluster_cdf, _cdf(global_weight), taste)
+    hits = _hit_copies(items, subject, books, profile, rng)
+    return SimulatedCollection(items, books, cluster_cdf, _cdf(global_weight), taste, hits)
+
+
+def _hit_copies(
+    items: pd.DataFrame,
+    subject: np.ndarray,
+    books: np.ndarray,
+    profile: Profile,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Make ``profile.hit_titles`` groups of loanable books copies of one title each (same
+    title, author, call number and class as the group's first); return their positions."""
+    wanted = profile.hit_titles * profile.hit_copies
+    if not wanted:
+        return np.zeros((0, 0), dtype=np.int64)
+    if wanted > len(books):
+        raise ValueError(
+            f"profile {profile.name}: {wanted} copies of its most read titles exceed the "
+            f"{len(books)} loanable books; use a larger scale"
+        )
+    hits = rng.choice(books, size=wanted, replace=False).reshape(profile.hit_titles, -1)
+    shared = ["title", "author", "call_number", "clc_class"]
+    for copies in hits:
+        items.loc[copies[1:], shared] = items.loc[copies[0], shared].to_numpy()
+        items.loc[copies[1:], "subject"] = subject[copies[0]]
+    return hits
 
 
 def _nonbook_kinds(count: int, rng: np.random.Generator) -> np.ndarray:

@@ -15,12 +15,14 @@ import pandas as pd
 
 from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import CLOSES, DAY, HOUR, MINUTE, NEVER, opening_seconds
+from libcrm.tooling.simulate.profiles import DEFAULT, Profile
 
-BOOK_LOAN_DAYS = 30  # due date of a book
+BOOK_LOAN_DAYS = DEFAULT.book_loan_days  # due date of a book
 NONBOOK_LOAN_SECONDS = 4 * HOUR  # due time of a study room, locker or laptop
 REBORROW_SHARE = 0.03  # repeat loans of a book the patron already had that are kept
-KEEP_DAYS_MEDIAN = 14  # most books come back well before the due date (leaders too)
-KEEP_DAYS_SIGMA = 0.6  # lognormal spread: about one loan in ten comes back late
+# Days a book is kept: lognormal around the profile's median (well before the due date, for
+# leaders too), with this spread: about one loan in ten comes back late.
+KEEP_DAYS_SIGMA = 0.6
 KEEP_DAYS_MAX = 120
 SESSION_MINUTES = (45, 240)  # a study-room or laptop session
 OVERTIME_SHARE = 0.05  # sessions overrunning the 4-hour limit
@@ -45,6 +47,7 @@ def settle_loans(
     end: int,
     rng: np.random.Generator,
     outreach_rng: np.random.Generator | None = None,
+    profile: Profile = DEFAULT,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Serve the wishes at the desk and return the loans that happened and the holds placed.
 
@@ -64,6 +67,8 @@ def settle_loans(
     outreach_rng : numpy.random.Generator, optional
         Source of randomness of the ``outreach`` wishes (needed when there are some): the other
         wishes draw from ``rng`` exactly what they would draw without them.
+    profile : Profile
+        The kind of library: its loan period and how long patrons keep a book.
 
     Returns
     -------
@@ -90,7 +95,7 @@ def settle_loans(
     kept = ~repeat | draws.each(lambda g, rows: g.random(len(rows)) < REBORROW_SHARE)
     books, draws = books.loc[kept], draws.subset(kept)
 
-    typical = np.log(KEEP_DAYS_MEDIAN)
+    typical = np.log(profile.keep_days_median)
     keep_days = np.clip(
         np.rint(draws.each(lambda g, rows: g.lognormal(typical, KEEP_DAYS_SIGMA, len(rows)))),
         1,
@@ -102,7 +107,7 @@ def settle_loans(
     # A patron whose card expires (a graduate) picks nothing up after the last valid day.
     leaves = (patrons["expires_day"].to_numpy()[books["patron"].to_numpy()] + 1) * DAY
     book_loans, holds = _queue_books(books, keep_days, pickup, back, leaves, end)
-    book_loans["due"] = book_loans["start"] + BOOK_LOAN_DAYS * DAY
+    book_loans["due"] = book_loans["start"] + profile.book_loan_days * DAY
 
     sessions = wishes.loc[wishes["kind"].gt(0)]
     minutes = rng.integers(*SESSION_MINUTES, size=len(sessions))

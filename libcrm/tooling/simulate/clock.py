@@ -12,6 +12,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from libcrm.tooling.simulate.profiles import DEFAULT
+
 DAY = 86_400
 HOUR = 3_600
 MINUTE = 60
@@ -31,7 +33,7 @@ HOURLY_PROFILE = HOURLY_PROFILE / HOURLY_PROFILE.sum()
 # the weeks before exams fill it.
 WINTER_HOLIDAY_WEIGHT = 0.15
 SUMMER_HOLIDAY_WEIGHT = 0.12
-EXAM_WEIGHT = 1.5
+EXAM_WEIGHT = DEFAULT.exam_weight
 PUBLIC_HOLIDAY_WEIGHT = 0.45
 SATURDAY_WEIGHT = 0.7
 SUNDAY_WEIGHT = 0.8
@@ -49,11 +51,14 @@ class Timeline:
         Day of the initial export (holding all history up to its end).
     days : int
         Number of export days, the initial one included.
+    exam_weight : float
+        Activity in the weeks before exams relative to a term week (the library's profile).
     """
 
     history_start: date
     first_day: date
     days: int
+    exam_weight: float = EXAM_WEIGHT
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -122,7 +127,7 @@ class Timeline:
         weight[((month == 7) & (mday >= 10)) | (month == 8)] = SUMMER_HOLIDAY_WEIGHT
         exams = ((month == 12) & (mday >= 15)) | ((month == 1) & (mday < 16))
         exams |= ((month == 6) & (mday >= 10)) | ((month == 7) & (mday < 6))
-        weight[exams] = EXAM_WEIGHT
+        weight[exams] = self.exam_weight
         public = ((month == 10) & (mday <= 7)) | ((month == 5) & (mday <= 5))
         weight[public] = PUBLIC_HOLIDAY_WEIGHT
         weekday = days.day_of_week.to_numpy()

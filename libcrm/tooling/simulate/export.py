@@ -17,6 +17,7 @@ import pandas as pd
 from libcrm.tooling.simulate.attrition import item_status
 from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import DAY, NEVER, Timeline
+from libcrm.tooling.simulate.profiles import DEFAULT, Profile
 from libcrm.tooling.simulate.requests import request_status
 from libcrm.tooling.simulate.vocab import GATE_IDS
 from libcrm.tooling.simulate.writers import write_csv, write_json_array
@@ -79,6 +80,7 @@ class World:
     gate: pd.DataFrame
     events: pd.DataFrame
     registrations: pd.DataFrame
+    profile: Profile = DEFAULT
 
 
 def write_exports(world: World, landing: Path) -> None:

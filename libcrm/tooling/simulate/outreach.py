@@ -147,7 +147,7 @@ def reach_out(
         world, contacted, outreach.response_rate, (first, last), retired, rng
     )
     served = pd.concat([wishes.assign(outreach=False), prompted], ignore_index=True)
-    loans, holds = settle_loans(served, patrons, catalogue, timeline.end, desk, rng)
+    loans, holds = settle_loans(served, patrons, catalogue, timeline.end, desk, rng, world.profile)
     # Lost and withdrawn copies never see a prompted wish, so their loans are the ones the
     # world already has, with the losses and withdrawals applied.
     on_retired = retired[loans["item"].to_numpy()]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from libcrm.tooling.simulate.clock import Timeline
+from libcrm.tooling.simulate.profiles import DEFAULT, Profile
 from libcrm.tooling.simulate.vocab import (
     DEPARTMENT_NAMES,
     DEPARTMENT_SHARES,
@@ -22,7 +23,7 @@ from libcrm.tooling.simulate.vocab import (
 NO_DAY = 10**7  # a day index beyond any simulation: "never"
 
 CATEGORIES = ("undergraduate", "graduate", "faculty", "staff")
-CATEGORY_SHARES = (0.70, 0.20, 0.07, 0.03)
+CATEGORY_SHARES = DEFAULT.category_shares
 # Loans per unit of activity relative to an undergraduate: graduates read the most.
 CATEGORY_RATE = (1.0, 1.3, 0.8, 0.4)
 
@@ -50,7 +51,9 @@ def academic_year(day: date) -> int:
     return day.year if day.month >= 9 else day.year - 1
 
 
-def simulate_patrons(count: int, timeline: Timeline, rng: np.random.Generator) -> pd.DataFrame:
+def simulate_patrons(
+    count: int, timeline: Timeline, rng: np.random.Generator, profile: Profile = DEFAULT
+) -> pd.DataFrame:
     """Draw ``count`` patrons with their ILS fields and hidden behaviour.
 
     Parameters
@@ -61,6 +64,8 @@ def simulate_patrons(count: int, timeline: Timeline, rng: np.random.Generator) -
         The simulated period.
     rng : numpy.random.Generator
         Source of randomness.
+    profile : Profile
+        The kind of library (its mix of undergraduates, graduates, faculty and staff).
 
     Returns
     -------
@@ -71,7 +76,7 @@ def simulate_patrons(count: int, timeline: Timeline, rng: np.random.Generator) -
     """
     n_days = timeline.n_days
     index = np.arange(count)
-    category = rng.choice(len(CATEGORIES), size=count, p=CATEGORY_SHARES)
+    category = rng.choice(len(CATEGORIES), size=count, p=profile.category_shares)
     archetype = rng.choice(len(ARCHETYPES), size=count, p=ARCHETYPE_SHARES)
     department = rng.choice(len(DEPARTMENT_NAMES), size=count, p=_normalised(DEPARTMENT_SHARES))
 

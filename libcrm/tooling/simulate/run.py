@@ -21,6 +21,7 @@ from libcrm.tooling.simulate.influence import choose_leaders, follower_wishes
 from libcrm.tooling.simulate.loans import draw_wishes
 from libcrm.tooling.simulate.outreach import Outreach, reach_out
 from libcrm.tooling.simulate.patrons import CLUSTERS_PER_DEPARTMENT, simulate_patrons
+from libcrm.tooling.simulate.profiles import Profile, resolve_profile
 from libcrm.tooling.simulate.requests import simulate_requests
 from libcrm.tooling.simulate.scales import Scale, resolve_scale
 from libcrm.tooling.simulate.truth import write_truth
@@ -101,6 +102,7 @@ def simulate(
     seed: int = 42,
     history_start: date = date(2025, 9, 1),
     outreach: Outreach | None = None,
+    profile: str | Profile = "default",
 ) -> SimulationSummary:
     """Simulate a university library and write its source exports.
 
@@ -125,6 +127,9 @@ def simulate(
         A message to some readers during a window: their prompted loans are added, what
         happened before the window is unchanged, and the planted effect goes into the truth
         file under ``outreach``.
+    profile : str or Profile
+        The kind of library (``libcrm.tooling.simulate.profiles.PROFILES``): how much, when,
+        for how long and how narrowly its patrons borrow.
 
     Returns
     -------
@@ -132,21 +137,30 @@ def simulate(
         Counts of what was written.
     """
     size = resolve_scale(scale)
-    timeline = Timeline(history_start, first_day, days)
+    kind = resolve_profile(profile)
+    timeline = Timeline(history_start, first_day, days, kind.exam_weight)
     seeds = np.random.SeedSequence(seed).spawn(len(STREAMS))
     streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
     season = timeline.season()
     clusters = len(DEPARTMENTS) * CLUSTERS_PER_DEPARTMENT
 
-    patrons = simulate_patrons(size.patrons, timeline, streams["patrons"])
+    patrons = simulate_patrons(size.patrons, timeline, streams["patrons"], kind)
     patrons = choose_leaders(patrons, streams["leaders"])
     catalogue = simulate_catalogue(
-        size.items, clusters, CLUSTERS_PER_DEPARTMENT, timeline, streams["catalogue"]
+        size.items, clusters, CLUSTERS_PER_DEPARTMENT, timeline, streams["catalogue"], kind
     )
-    wanted = size.loans_per_year * timeline.years
-    loans, holds, wishes, desk = _circulate(patrons, catalogue, timeline, wanted, streams)
+    per_year = size.loans_per_year
+    if kind.loans_per_patron_year is not None:
+        per_year = kind.loans_per_patron_year * size.patrons
+    wanted = per_year * timeline.years
+    loans, holds, wishes, desk = _circulate(patrons, catalogue, timeline, wanted, streams, kind)
     loans, lost_at, withdrawn_at = retire_items(
-        loans, catalogue, timeline.n_days, timeline.export_days[1:], streams["attrition"]
+        loans,
+        catalogue,
+        timeline.n_days,
+        timeline.export_days[1:],
+        streams["attrition"],
+        kind.book_loan_days,
     )
     holds_rng = copy.deepcopy(streams["holds"])
     holds = cancel_holds(placed_holds(holds, streams["holds"]), loans, lost_at, withdrawn_at)
@@ -175,6 +189,7 @@ def simulate(
         gate,
         events,
         registrations,
+        kind,
     )
     planted = None
     if outreach is not None:
@@ -188,6 +203,7 @@ def simulate(
         size.name,
         seed,
         outreach=None if planted is None else planted.as_json(),
+        profile=kind.name,
     )
     last = timeline.export_days[-1]
     return SimulationSummary(
@@ -209,22 +225,29 @@ def _circulate(
     timeline: Timeline,
     wanted: float,
     streams: dict[str, np.random.Generator],
+    profile: Profile,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.random.Generator]:
     """Draw loan wishes (own and copied from leaders) and settle about ``wanted`` loans.
 
     Returns the loans, the holds placed on busy copies, the wishes served and the desk's
     stream as it was before serving them (to serve them again with more wishes)."""
     season = timeline.season()
-    own = draw_wishes(patrons, catalogue, season, wanted * WISH_OVERSAMPLE, streams["wishes"])
+    own = draw_wishes(
+        patrons, catalogue, season, wanted * WISH_OVERSAMPLE, streams["wishes"], profile
+    )
     for round_ in range(2):
         copies = follower_wishes(patrons, own, catalogue, timeline.n_days, streams["followers"])
         wishes = pd.concat([own, copies], ignore_index=True)
         desk = copy.deepcopy(streams["desk"])
-        loans, holds = settle_loans(wishes, patrons, catalogue, timeline.end, streams["desk"])
+        loans, holds = settle_loans(
+            wishes, patrons, catalogue, timeline.end, streams["desk"], profile=profile
+        )
         shortfall = wanted - len(loans)
         if round_ == 1 or shortfall <= SHORTFALL_TOLERANCE * wanted or len(loans) == 0:
             break
         served = len(loans) / len(wishes)
-        more = draw_wishes(patrons, catalogue, season, shortfall / served, streams["wishes"])
+        more = draw_wishes(
+            patrons, catalogue, season, shortfall / served, streams["wishes"], profile
+        )
         own = pd.concat([own, more], ignore_index=True)
     return loans, holds, wishes, desk

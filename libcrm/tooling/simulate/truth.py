@@ -13,6 +13,7 @@ import pandas as pd
 from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import Timeline
 from libcrm.tooling.simulate.patrons import CLUSTERS_PER_DEPARTMENT, NO_DAY
+from libcrm.tooling.simulate.profiles import DEFAULT
 from libcrm.tooling.simulate.vocab import DEPARTMENT_NAMES, SUBJECT_CODES
 from libcrm.tooling.simulate.writers import replacing
 
@@ -25,6 +26,7 @@ def write_truth(
     scale: str,
     seed: int,
     outreach: dict | None = None,
+    profile: str = DEFAULT.name,
 ) -> None:
     """Write the truth file: run parameters, taste clusters and every patron's hidden traits.
 
@@ -44,6 +46,8 @@ def write_truth(
         Random seed of the run.
     outreach : dict, optional
         The planted effect of an outreach (written as ``outreach`` when given).
+    profile : str
+        The kind of library simulated (``libcrm.tooling.simulate.profiles``).
     """
     clusters = {
         str(cluster): {
@@ -59,6 +63,7 @@ def write_truth(
     header = {
         "seed": seed,
         "scale": scale,
+        "profile": profile,
         "history_start": timeline.history_start.isoformat(),
         "first_day": timeline.first_day.isoformat(),
         "days": timeline.days,

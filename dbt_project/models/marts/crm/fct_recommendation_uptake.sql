@@ -20,17 +20,14 @@ attendance as (
     select * from {{ ref('fct_event_attendance') }}
 ),
 
--- A loan of any copy of the recommended title and author takes the recommendation up.
+-- A loan of any copy of the recommended work (dim_items.work_id) takes the recommendation up.
 resource_uptake as (
     select distinct
         recommended.model_version,
         recommended.user_key
     from recommended
     inner join items as shown on recommended.target_id = shown.item_id
-    inner join items as copies
-        on
-            shown.title = copies.title
-            and coalesce(shown.author, '') = coalesce(copies.author, '')
+    inner join items as copies on shown.work_id = copies.work_id
     inner join loans
         on
             recommended.user_key = loans.user_key
