@@ -75,8 +75,8 @@ create table if not exists portal.events (
     event_id text primary key,
     title text not null,
     category text not null,
-    starts_at timestamptz,
-    ends_at timestamptz,
+    starts_at timestamp,  -- the library's local time, as the event system exports it
+    ends_at timestamp,
     place text,
     seats_left bigint,
     generated_for date not null
