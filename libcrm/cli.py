@@ -152,6 +152,12 @@ def _bench_workspace(args: argparse.Namespace) -> int:
     return bench_workspace.run(args.scale, args.rounds)
 
 
+def _bench_api(args: argparse.Namespace) -> int:
+    from libcrm.tooling import bench_api
+
+    return bench_api.run(args.scale, args.rate, args.seconds, args.base)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run a command; print a clear error instead of a traceback."""
     parser = argparse.ArgumentParser(prog="libcrm", description=__doc__)
@@ -175,6 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     pages.add_argument("--scale", default="small", help="the library's scale, for the record")
     pages.add_argument("--rounds", type=int, default=30)
     pages.set_defaults(handler=_bench_workspace)
+    load = commands.add_parser(
+        "bench-api", help="the portal API's recommendations endpoint at a fixed rate (p50-p99)"
+    )
+    load.add_argument("--scale", default="small", help="the library's scale, for the record")
+    load.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    load.add_argument("--seconds", type=float, default=60.0)
+    load.add_argument("--base", help="an API server already running (default: start one)")
+    load.set_defaults(handler=_bench_api)
     access = commands.add_parser("access", help="export everything held about one patron (JSON)")
     access.add_argument("--patron-id", required=True)
     access.add_argument("--out", type=config.Path, help="file to write (mode 0600); else stdout")

@@ -1,32 +1,33 @@
-"""``python -m libcrm serve``: the librarians' workspace with the portal API mounted at
-``/api/v1``, one uvicorn server, each with its own connection pool and database role."""
+"""``python -m libcrm serve``: the librarians' workspace and the portal API under
+``/api/v1``, in one uvicorn server, each with its own connection pool and database role.
+
+The API is routed beside the workspace, not inside it: its requests skip the workspace's
+sign-in, language and page middleware, and the workspace's pages are routed as before.
+"""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from libcrm import config
 from libcrm.api import app as api
 from libcrm.workspace.app import create_app as create_workspace
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
+def create_app(database_url: str | None = None) -> Starlette:
     """The workspace and the portal API on a warehouse (``LIBCRM_DATABASE_URL`` by default)."""
     url = database_url or config.database_url()
-    server = create_workspace(url)
+    workspace = create_workspace(url)
     portal = api.create_api()
-    workspace_lifespan = server.router.lifespan_context
 
-    # A mounted application's own lifespan is not run: the server opens the API's pool.
+    # Mounted applications' own lifespans are not run: the server runs both.
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        async with workspace_lifespan(app):
-            with api.pool(url) as connections:
-                portal.state.pool = connections
-                yield
+    async def lifespan(_server: Starlette):
+        async with workspace.router.lifespan_context(workspace), api.pool(url) as connections:
+            portal.state.pool = connections
+            yield
 
-    server.router.lifespan_context = lifespan
-    server.mount(api.PREFIX, portal)
-    return server
+    return Starlette(routes=[Mount(api.PREFIX, portal), Mount("/", workspace)], lifespan=lifespan)

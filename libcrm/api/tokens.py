@@ -74,10 +74,10 @@ def clients(conn: psycopg.Connection) -> list[Client]:
     return [Client(*row) for row in rows]
 
 
+CLIENT_OF = "select client from portal.api_tokens where token_hash = %s and revoked_at is null"
+
+
 def client_of(conn: psycopg.Connection, token: str) -> str | None:
     """The client a live ``token`` belongs to, else None."""
-    row = conn.execute(
-        "select client from portal.api_tokens where token_hash = %s and revoked_at is null",
-        [digest(token)],
-    ).fetchone()
+    row = conn.execute(CLIENT_OF, [digest(token)]).fetchone()
     return row[0] if row else None
