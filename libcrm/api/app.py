@@ -33,11 +33,13 @@ ERRORS = {
 
 
 async def _as_portal(conn: psycopg.AsyncConnection) -> None:
-    """Pooled connections act as libcrm_portal; lookups by key need no plan compilation."""
+    """Pooled connections act as libcrm_portal; lookups by key need no plan compilation.
+
+    They run in autocommit: every read is one statement (one snapshot, see queries) and every
+    write one insert, so a transaction around them would only add two round trips."""
     await conn.execute("set role libcrm_portal")
     await conn.execute("set jit = off")
     await conn.execute("set statement_timeout = '5s'")
-    await conn.commit()
 
 
 @asynccontextmanager
@@ -45,7 +47,13 @@ async def pool(url: str) -> AsyncIterator[AsyncConnectionPool]:
     """The API's connections to the warehouse (open while the server runs). The handlers
     are coroutines on one event loop: each request costs no thread hand-over."""
     async with AsyncConnectionPool(
-        url, min_size=4, max_size=8, configure=_as_portal, open=False, timeout=10
+        url,
+        min_size=4,
+        max_size=8,
+        kwargs={"autocommit": True},
+        configure=_as_portal,
+        open=False,
+        timeout=10,
     ) as connections:
         yield connections
 
