@@ -6,7 +6,8 @@ One run per day; the data interval is that day. Stages, in order:
 1. **ingest** the day's ILS, gate and event exports from the landing folder into `raw`
    (rejected rows go to `quarantine.rejected_rows`, counts to `raw.load_audit`);
 2. **validate raw** with Great Expectations: a critical failure stops the run here;
-3. **transform**: `dbt build` of staging and marts for the day;
+3. **transform**: `dbt source freshness` (recorded in `quality.source_freshness`; a late or
+   stopped source is e-mailed to `LIBCRM_ALERT_TO`), then `dbt build` of staging and marts;
 4. **validate marts**: a critical failure stops the run before anything is published;
 5. **recommend**: record the members of the workspace's audiences for the night and measure
    the launched campaigns (libcrm.crm); evaluate ALS against popularity, train, and publish
@@ -19,7 +20,9 @@ One run per day; the data interval is that day. Stages, in order:
 
 The warehouse is `LIBCRM_DATABASE_URL`; the landing folder `LIBCRM_LANDING_DIR`. Any day can
 be run (no start_date). Transient failures are retried; a configuration error, an unreadable
-export or a critical validation fails its task at once.
+export or a critical validation fails its task at once. A task that fails for good is
+recorded in `quality.task_failures` and e-mailed (what, which day, where the log is, what to
+do next) when `LIBCRM_ALERT_TO` is set.
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ def _record_failure(context):
     record_failure(context)
 
 
+def _notify_failure(context):
+    from libcrm.operations import notify_failure
+
+    notify_failure(context)
+
+
 DEFAULT_ARGS = {
     "owner": "libcrm",
     # Database and file I/O fail transiently; what a retry cannot fix (a setting, an unreadable
@@ -52,7 +61,9 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=20),
     "execution_timeout": timedelta(hours=1),
-    "on_failure_callback": _record_failure,
+    # A task that failed for good is recorded in quality.task_failures and e-mailed to
+    # LIBCRM_ALERT_TO (libcrm.alerts); retries are not (on_retry_callback is unset).
+    "on_failure_callback": [_record_failure, _notify_failure],
 }
 
 
@@ -103,11 +114,13 @@ def validate(stage: str) -> dict:
 
 @nightly_task
 def transform() -> dict:
-    """Build and test the dbt models for the day."""
+    """Check the sources' freshness (a stale one is e-mailed), then build and test the dbt
+    models for the day."""
     from libcrm import pipeline
 
-    data_date, _ = _data_date()
-    return pipeline.build_marts(data_date)
+    data_date, run_id = _data_date()
+    log_url = getattr(get_current_context().get("ti"), "log_url", None)
+    return pipeline.build_marts(data_date, run_id, log_url)
 
 
 @nightly_task(outlets=[PORTAL_PUBLICATION])

@@ -11,8 +11,9 @@ import logging
 from dataclasses import asdict
 from datetime import date, datetime
 
-from libcrm import db, ingest, transform
+from libcrm import alerts, db, ingest, settings, transform
 from libcrm.config import ConfigError
+from libcrm.ingest import ils_api
 from libcrm.ingest.readers import SourceFormatError
 from libcrm.privacy import retention
 
@@ -22,14 +23,14 @@ SOURCES = ("ils", "gate", "events")
 
 def permanent_errors() -> tuple[type[Exception], ...]:
     """The failures a retry cannot fix: a setting (a missing or unreadable warehouse URL, a bad
-    key), an export that cannot be read, a critical validation. The DAG fails a task raising
-    one of them at once; any other error is retried.
+    key), an export that cannot be read, a critical validation, an ILS API that refuses. The
+    DAG fails a task raising one of them at once; any other error is retried.
 
     Imported when called, so that only a failing task pays for Great Expectations' import.
     """
     from expectations.runner import CriticalValidationError
 
-    return (ConfigError, SourceFormatError, CriticalValidationError)
+    return (ConfigError, SourceFormatError, CriticalValidationError, ils_api.IlsApiRefused)
 
 
 def run_day(logical_date: datetime | None, interval_start: datetime) -> date:
@@ -46,10 +47,19 @@ def run_day(logical_date: datetime | None, interval_start: datetime) -> date:
 
 
 def ingest_source(source: str, data_date: date) -> dict:
-    """Load the day's exports of one source; return its counts, misnamed files and warnings."""
+    """Load the day's exports of one source; return its counts, misnamed files and warnings.
+
+    With ``LIBCRM_ILS_SOURCE=api`` the ILS day's files are first written from the FOLIO API
+    (the first day in full, then each day's changes), then loaded like exports.
+    """
     db.bootstrap()
+    pulled = {}
+    if source == "ils" and settings.load().ils_source == "api":
+        pulled = ils_api.pull_configured_day(data_date)
+        log.info("ILS API for %s: %s", data_date, pulled)
     results = ingest.ingest_source(source, data_date)
     return {
+        "pulled_from_api": pulled,
         "files": len(results),
         "rows_read": sum(r.rows_read for r in results),
         "rows_loaded": sum(r.rows_loaded for r in results),
@@ -77,10 +87,33 @@ def validate(stage: str, data_date: date, run_id: str) -> dict:
     return summary
 
 
-def build_marts(data_date: date) -> dict:
-    """Build and test the dbt project for the day, with the library's vocabulary additions."""
+def build_marts(data_date: date, run_id: str = "manual", log_url: str | None = None) -> dict:
+    """Check the sources' freshness, then build and test the dbt project for the day, with the
+    library's vocabulary additions."""
+    freshness = check_freshness(data_date, run_id, log_url)
     results = transform.build(data_date, vocabulary=ingest.vocabulary_additions())
-    return {"nodes": len(results), "warnings": sum(r["status"] == "warn" for r in results)}
+    return {
+        "nodes": len(results),
+        "warnings": sum(r["status"] == "warn" for r in results),
+        "freshness": freshness,
+    }
+
+
+def check_freshness(data_date: date, run_id: str, log_url: str | None = None) -> dict:
+    """Run ``dbt source freshness`` for the day, record it in ``quality.source_freshness`` and
+    e-mail one alert naming the late or stopped source tables; return the count per status.
+
+    A stale source does not fail the night: the marts are built from what ``raw`` holds.
+    """
+    rows = transform.source_freshness(data_date)
+    with db.connect() as conn:
+        transform.record_freshness(conn, data_date, run_id, rows)
+        alerts.notify_stale_sources(conn, data_date, run_id, log_url)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    log.info("source freshness for %s: %s", data_date, counts)
+    return counts
 
 
 def recommend(data_date: date, run_id: str) -> dict:

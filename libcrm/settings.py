@@ -33,12 +33,50 @@ class ConfigError(RuntimeError):
     """A setting is missing or unusable; the message says which and how to fix it."""
 
 
-class Settings(BaseSettings):
-    """Where libcrm reads from and writes to, and the limits it applies."""
+class AlertSettings(BaseSettings):
+    """Who is told when a night goes wrong, and through which mail server.
+
+    :class:`Settings` holds these too; they are also read on their own (:func:`load_alerts`)
+    so that a night failed by another unusable setting is still e-mailed.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True
     )
+
+    alert_to: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description="e-mail addresses (comma-separated) told of a failed night, a critical "
+        "validation or a stale source; unset: no e-mail is sent",
+    )
+    alert_from: str = Field(
+        default="libcrm@localhost", description="the sender of the alert e-mails"
+    )
+    smtp_host: str = Field(default="localhost", description="the SMTP server alerts go through")
+    smtp_port: int = Field(default=587, description="the SMTP server's port")
+    smtp_tls: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="how the SMTP connection is encrypted: STARTTLS, TLS from the start "
+        "(ssl, usually port 465) or none (a relay on the same host only)",
+    )
+    smtp_user: str | None = Field(
+        default=None, description="the SMTP login, when the server requires one"
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None, description="the password of LIBCRM_SMTP_USER"
+    )
+
+    @field_validator("required_sources", "alert_to", mode="before", check_fields=False)
+    @classmethod
+    def _comma_separated(cls, value):
+        if isinstance(value, str):
+            return frozenset(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+
+class Settings(AlertSettings):
+    """Where libcrm reads from and writes to, and the limits it applies."""
+
     # Folders that default to a subfolder of the state folder, by field.
     STATE_FOLDERS: ClassVar[dict[str, str]] = {
         "data_docs_dir": "data_docs",
@@ -121,13 +159,28 @@ class Settings(BaseSettings):
     ils_token: SecretStr | None = Field(
         default=None, description="token for the ILS REST API (sent as X-Okapi-Token)"
     )
-
-    @field_validator("required_sources", mode="before")
-    @classmethod
-    def _comma_separated(cls, value):
-        if isinstance(value, str):
-            return frozenset(name.strip() for name in value.split(",") if name.strip())
-        return value
+    ils_source: Literal["files", "api"] = Field(
+        default="files",
+        description="where the nightly ILS load reads from: the landing folder's exports "
+        "(files) or the FOLIO API (api, which first writes the day's files from the API)",
+    )
+    ils_api_url: str | None = Field(
+        default=None,
+        description="the FOLIO (Okapi) root URL, e.g. https://okapi.example.edu; "
+        "required when LIBCRM_ILS_SOURCE=api",
+    )
+    ils_tenant: str | None = Field(
+        default=None,
+        description="the FOLIO tenant, sent as X-Okapi-Tenant; required when LIBCRM_ILS_SOURCE=api",
+    )
+    ils_username: str | None = Field(
+        default=None,
+        description="the FOLIO user libcrm logs in as (with LIBCRM_ILS_PASSWORD); its "
+        "token is renewed when it expires",
+    )
+    ils_password: SecretStr | None = Field(
+        default=None, description="the password of LIBCRM_ILS_USERNAME"
+    )
 
     @model_validator(mode="after")
     def _folders_in_state_dir(self):
@@ -168,6 +221,21 @@ def load() -> Settings:
     """
     try:
         return Settings()
+    except ValidationError as error:
+        raise ConfigError("; ".join(_problem(e) for e in error.errors())) from None
+
+
+def load_alerts() -> AlertSettings:
+    """Read only the alert settings (``LIBCRM_ALERT_*``, ``LIBCRM_SMTP_*``), whatever the others
+    hold.
+
+    Raises
+    ------
+    ConfigError
+        One message naming every alert variable whose value is unusable.
+    """
+    try:
+        return AlertSettings()
     except ValidationError as error:
         raise ConfigError("; ".join(_problem(e) for e in error.errors())) from None
 

@@ -7,6 +7,8 @@ import os
 from contextlib import contextmanager
 from datetime import date
 
+import psycopg
+
 from libcrm import config, db
 
 
@@ -51,8 +53,8 @@ def _environment(values: dict[str, str]):
                 os.environ[name] = value
 
 
-def run_dbt(args: list[str], url: str | None = None) -> list[dict]:
-    """Run one dbt command in this process; return its node results or raise TransformError."""
+def _invoke(args: list[str], url: str | None):
+    """Run one dbt command in this process; return dbt's outcome, or raise when it cannot run."""
     from dbt.cli.main import dbtRunner
 
     project = config.dbt_project_dir()
@@ -62,6 +64,12 @@ def run_dbt(args: list[str], url: str | None = None) -> list[dict]:
         outcome = dbtRunner().invoke([*args, *common])
     if outcome.exception is not None:
         raise TransformError(f"dbt {' '.join(args)} could not run: {outcome.exception}")
+    return outcome
+
+
+def run_dbt(args: list[str], url: str | None = None) -> list[dict]:
+    """Run one dbt command in this process; return its node results or raise TransformError."""
+    outcome = _invoke(args, url)
     results = [
         {"node": r.node.unique_id, "status": str(r.status), "message": r.message}
         # build/run/test return node results; docs generate returns a catalog with none
@@ -84,3 +92,70 @@ def build(
     """
     variables = {"as_of": data_date.isoformat(), "vocabulary_additions": vocabulary or {}}
     return run_dbt(["build", "--vars", json.dumps(variables)], url)
+
+
+def source_freshness(data_date: date, url: str | None = None) -> list[dict]:
+    """Run ``dbt source freshness`` for the day; return one dict per checked source table.
+
+    Freshness is measured at the end of ``data_date`` (the project's ``collect_freshness``
+    override), so it does not depend on when the night runs. A late (warn) or stopped (error)
+    source is a result, not a failure: the night goes on with what ``raw`` holds.
+    """
+    variables = {"as_of": data_date.isoformat()}
+    outcome = _invoke(["source", "freshness", "--vars", json.dumps(variables)], url)
+    rows = []
+    for result in getattr(outcome.result, "results", None) or []:
+        if result.node.resource_type != "source":
+            continue  # the project's on-run-start hook
+        criteria = result.node.freshness
+        newest = getattr(result, "max_loaded_at", None)
+        age = getattr(result, "age", None)
+        # dbt reports a table with no row at all as loaded in the year 1.
+        known = newest is not None and newest.year > 1
+        rows.append(
+            {
+                "source_name": result.node.source_name,
+                "table_name": result.node.name,
+                "status": str(result.status),
+                "newest_record": _local(newest) if known else None,
+                "age_hours": age / 3600 if known and age is not None else None,
+                "warn_after": _period(criteria.warn_after) if criteria else None,
+                "error_after": _period(criteria.error_after) if criteria else None,
+            }
+        )
+    return rows
+
+
+def _local(moment):
+    # The raw event times are the library's local times without a zone; dbt read them as UTC.
+    return moment.replace(tzinfo=None)
+
+
+def _period(threshold) -> str | None:
+    if threshold is None or threshold.count is None:
+        return None
+    return f"{threshold.count} {threshold.period}"
+
+
+def record_freshness(
+    conn: psycopg.Connection, data_date: date, run_id: str, rows: list[dict]
+) -> None:
+    """Store the day's freshness in ``quality.source_freshness`` (a re-run replaces it; an alert
+    already sent for the same status is remembered, so a re-run does not send it again)."""
+    for row in rows:
+        conn.execute(
+            """
+            insert into quality.source_freshness (data_date, source_name, table_name, status,
+                newest_record, measured_at, age_hours, warn_after, error_after, run_id)
+            values (%(day)s, %(source_name)s, %(table_name)s, %(status)s, %(newest_record)s,
+                %(day)s::date + 1, %(age_hours)s, %(warn_after)s, %(error_after)s, %(run_id)s)
+            on conflict (data_date, source_name, table_name) do update set
+                status = excluded.status, newest_record = excluded.newest_record,
+                age_hours = excluded.age_hours, warn_after = excluded.warn_after,
+                error_after = excluded.error_after, run_id = excluded.run_id,
+                checked_at = now(),
+                alerted_at = case when quality.source_freshness.status = excluded.status
+                    then quality.source_freshness.alerted_at end
+            """,
+            {**row, "day": data_date, "run_id": run_id},
+        )

@@ -47,6 +47,19 @@ UNSET_ON_PURPOSE = {
     "LIBCRM_WORKSPACE_HOST": "read by the workspace (python -m libcrm serve), not the scheduler",
     "LIBCRM_WORKSPACE_PORT": "read by the workspace (python -m libcrm serve), not the scheduler",
     "LIBCRM_WORKSPACE_HTTPS": "read by the workspace (python -m libcrm serve), not the scheduler",
+    "LIBCRM_ILS_SOURCE": "the documented default (files) applies; the API is set in "
+    "deploy/libcrm.env",
+    "LIBCRM_ILS_API_URL": "only for an ILS read through its API, set in deploy/libcrm.env",
+    "LIBCRM_ILS_TENANT": "only for an ILS read through its API, set in deploy/libcrm.env",
+    "LIBCRM_ILS_USERNAME": "only for an ILS read through its API, set in deploy/libcrm.env",
+    "LIBCRM_ILS_PASSWORD": "only for an ILS read through its API, set in deploy/libcrm.env",
+    "LIBCRM_ALERT_TO": "alerts are off until the operator names recipients in deploy/libcrm.env",
+    "LIBCRM_ALERT_FROM": "with alerts, set in deploy/libcrm.env",
+    "LIBCRM_SMTP_HOST": "with alerts, the library's mail server, set in deploy/libcrm.env",
+    "LIBCRM_SMTP_PORT": "with alerts, set in deploy/libcrm.env",
+    "LIBCRM_SMTP_TLS": "the documented default (STARTTLS) applies",
+    "LIBCRM_SMTP_USER": "only for a mail server that requires a login (deploy/libcrm.env)",
+    "LIBCRM_SMTP_PASSWORD": "only for a mail server that requires a login (deploy/libcrm.env)",
 }
 # What Airflow itself needs to find the DAG (read by Airflow, not by the code above).
 AIRFLOW_VARIABLES = ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER")
@@ -339,6 +352,7 @@ def test_airflow_services_share_one_config_with_the_locked_drivers(services):
         "airflow-api-server",
         "airflow-scheduler",
         "airflow-dag-processor",
+        "airflow-triggerer",
     }
     for name, service in airflow.items():
         env = {k.removeprefix("AIRFLOW__"): v for k, v in service["environment"].items()}

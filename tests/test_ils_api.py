@@ -24,9 +24,11 @@ from libcrm.tooling.simulate import simulate
 from tests.test_simulate import TINY
 
 TOKEN = "okapi-test-token"  # noqa: S105 (the loopback server's token, not a secret)
+PASSWORD = "loopback-password"  # noqa: S105 (the loopback server's account, not a secret)
 FIRST = date(2026, 3, 16)
 LOCAL, UTC = ZoneInfo(ils_api.LIBRARY_TIMEZONE), ZoneInfo("UTC")
 LIMIT = 40  # small pages, so every file spans many of them
+RETRY = "1"  # the Retry-After, in seconds, of a 429 page
 TIMEOUT = 0.5  # the client's patience in these tests ...
 SLOW = 1.5  # ... and how long the slow page takes (once)
 FOLIO_STATUS = {
@@ -177,6 +179,12 @@ class FolioLibrary:
         self.records: dict[str, dict[str, dict]] = {}
         self.faults: dict[tuple[str, int], list[str]] = {}
         self.requests: list[tuple[str, int]] = []
+        self.times: list[tuple[str, int, float]] = []  # every GET with when it came
+        self.tokens = {TOKEN}  # the tokens the API accepts now
+        self.tenant: str | None = None  # when set, X-Okapi-Tenant must name it
+        self.accounts: dict[str, str] = {}  # username -> password for /authn/login-with-expiry
+        self.logins = 0
+        self.login_faults: list[str] = []  # what the next logins answer instead of a token
 
     def as_of(self, last: date) -> None:
         self.records = {kind: {} for kind in self.FILES}
@@ -213,24 +221,58 @@ def handler_for(library: FolioLibrary):
             params = dict(urllib.parse.parse_qsl(url.query))
             offset = int(params.get("offset", "0"))
             library.requests.append((url.path, offset))
-            if self.headers.get("X-Okapi-Token") != TOKEN:
+            library.times.append((url.path, offset, time.monotonic()))
+            if library.tenant and self.headers.get("X-Okapi-Tenant") != library.tenant:
+                return self.reply(400, {"errors": [{"message": "No such Tenant"}]})
+            faults = library.faults.get((url.path, offset), [])
+            fault = faults.pop(0) if faults else None
+            if fault == "expire":  # the token expired before this request
+                library.tokens.clear()
+            if self.headers.get("X-Okapi-Token") not in library.tokens:
                 return self.reply(401, {"errors": [{"message": "Invalid token"}]})
             kind = library.paths.get(url.path)
             if kind is None:
                 return self.reply(404, {"errors": [{"message": "No such path"}]})
-            faults = library.faults.get((url.path, offset), [])
-            fault = faults.pop(0) if faults else None
             if fault == "fail":
                 return self.reply(500, {"errors": [{"message": "Internal server error"}]})
+            if fault == "busy":
+                return self.reply(429, {"errors": [{"message": "Too many requests"}]}, RETRY)
             if fault == "slow":
                 time.sleep(SLOW)
             self.reply(200, library.page(kind, params["query"], offset, int(params["limit"])))
 
-        def reply(self, status: int, body: dict) -> None:
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            """FOLIO's /authn/login-with-expiry: the token comes back as a cookie."""
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path != "/authn/login-with-expiry":
+                return self.reply(404, {"errors": [{"message": "No such path"}]})
+            if library.tenant and self.headers.get("X-Okapi-Tenant") != library.tenant:
+                return self.reply(400, {"errors": [{"message": "No such Tenant"}]})
+            fault = library.login_faults.pop(0) if library.login_faults else None
+            if fault == "busy":
+                return self.reply(429, {"errors": [{"message": "Too many requests"}]}, RETRY)
+            if fault == "fail":
+                return self.reply(503, {"errors": [{"message": "Service unavailable"}]})
+            if library.accounts.get(body.get("username")) != body.get("password"):
+                return self.reply(422, {"errors": [{"message": "Password does not match"}]})
+            library.logins += 1
+            token = f"access-{library.logins}"
+            library.tokens.add(token)
+            expiry = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+            cookie = f"folioAccessToken={token}; Max-Age=600; Path=/; HttpOnly"
+            self.reply(201, {"accessTokenExpiration": expiry}, cookie=cookie)
+
+        def reply(
+            self, status: int, body: dict, retry_after: str | None = None, cookie: str = ""
+        ) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
+            if cookie:
+                self.send_header("Set-Cookie", cookie)
             self.end_headers()
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(data)  # fails when the client gave up on the slow page
@@ -431,3 +473,48 @@ def test_pulled_files_load_like_exports(server, exports, tmp_path, warehouse_url
             (user_key(secret, row[1]), *row) for row in exported[1:] if row[0] != refused_id
         }
         assert raw_rows(warehouse_url, table, exported[0]) == expected, table
+
+
+def test_tenant_login_expired_token_and_retry_after_over_one_connection(server, tmp_path):
+    library, url = server
+    library.as_of(FIRST)
+    library.tenant, library.accounts = "diku", {"libcrm": PASSWORD}
+    library.faults = {
+        ("/inventory/items", LIMIT): ["expire"],
+        ("/circulation/loans", 0): ["busy"],
+        (HOLDS_PATH, LIMIT): ["fail"],
+    }
+    waits: list[float] = []
+    folio = ils_api.IlsClient(
+        url, tenant="diku", username="libcrm", password=PASSWORD, sleep=waits.append
+    )
+    with folio:
+        ils_api.pull_day(url, "", FIRST, tmp_path, initial=True, client=folio, limit=LIMIT)
+    assert library.logins == 2  # at the start, and once the token had expired
+    assert float(RETRY) in waits  # the 429 was waited out as the API asked
+    assert library.requests.count(("/circulation/loans", 0)) == 2
+    assert library.requests.count((HOLDS_PATH, LIMIT)) == 2
+    assert_same_files(tmp_path / "ils" / FIRST.isoformat(), exports_of(library))
+
+    wrong = ils_api.IlsClient(url, tenant="other", username="libcrm", password=PASSWORD)
+    with pytest.raises(ils_api.IlsApiRefused, match="HTTP 400.*LIBCRM_ILS_TENANT"), wrong:
+        wrong.login()
+
+
+def exports_of(library: FolioLibrary) -> Path:
+    return library.landing / "ils" / FIRST.isoformat()
+
+
+def test_a_busy_or_failing_login_is_retried_not_taken_for_wrong_credentials(server, tmp_path):
+    library, url = server
+    library.as_of(FIRST)
+    library.accounts = {"libcrm": PASSWORD}
+    library.login_faults = ["busy", "fail"]
+    library.faults = {("/inventory/items", LIMIT): ["expire"]}
+    waits: list[float] = []
+    folio = ils_api.IlsClient(url, username="libcrm", password=PASSWORD, sleep=waits.append)
+    with folio:
+        ils_api.pull_day(url, "", FIRST, tmp_path, initial=True, client=folio, limit=LIMIT)
+    assert float(RETRY) in waits  # the 429 at login was waited out as the API asked
+    assert library.logins == 2 and library.login_faults == []
+    assert_same_files(tmp_path / "ils" / FIRST.isoformat(), exports_of(library))

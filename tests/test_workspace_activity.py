@@ -239,3 +239,17 @@ def test_a_reader_who_refused_profiling_shows_no_segment(http, admin):
     assert "Patron category" in fields
     assert not fields & {"Value segment", "Lifecycle stage", "Persona", "Loyalty score (0-100)"}
     assert rows_of(http.get(f"/readers/{refused[0]}?download=history")) == []
+
+
+def test_this_term_starts_on_the_academic_calendars_term_of_the_night(admin):
+    """The overview's term is the calendar seed's, not a second statement of term dates."""
+    calendar = admin.execute(
+        "select max(first_day) from marts.academic_calendar"
+        " where kind = 'term' and first_day <= %s",
+        [TEST_NIGHT],
+    ).fetchone()[0]
+    terms = admin.execute(
+        "select distinct period, first_day, term_starts_on from marts.activity_term_to_date"
+    ).fetchall()
+    assert ("this_term", calendar, calendar) in terms
+    assert calendar == date(2026, 2, 23)

@@ -7,8 +7,8 @@ quarantine, pseudonyms, audit and day-level transaction as exported files, and t
 folder keeps a replayable copy of what the API said that night.
 
 Paging is ``offset``/``limit`` over records sorted by id; an increment asks for records whose
-``metadata.updatedDate`` falls in the day (in the library's time zone). A page that fails with
-a 5xx, 429, a timeout or a dropped connection is retried with exponential back-off. Progress is
+``metadata.updatedDate`` falls in the day (in the library's time zone). Tenant, token renewal,
+``Retry-After`` and retries are the client's (:mod:`libcrm.ingest.folio_client`). Progress is
 checkpointed after every page, so a run that stops half-way resumes at the next page without
 writing a record twice; the CSV appears only when the entity is complete. Purchase requests
 come from an endpoint FOLIO does not define (see docs/sources.md); an API without it answers
@@ -19,47 +19,29 @@ from __future__ import annotations
 
 import argparse
 import csv
-import http.client
 import json
 import logging
 import os
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from libcrm import config, settings
+from libcrm import config, db, settings
 from libcrm.ingest.folio import ENDPOINTS, Endpoint
+from libcrm.ingest.folio_client import (
+    MAX_ATTEMPTS,
+    EndpointMissing,
+    IlsApiError,
+    IlsApiRefused,
+    IlsClient,
+)
 
+__all__ = ["MAX_ATTEMPTS", "EndpointMissing", "IlsApiError", "IlsApiRefused", "IlsClient"]
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 1000  # records per page: FOLIO's documented maximum for most endpoints
-MAX_ATTEMPTS = 5  # tries per page before the run stops (resumable from the checkpoint)
-BACKOFF_SECONDS = 0.5  # first wait after a failure; doubled after each further failure
-TIMEOUT_SECONDS = 30.0  # a page slower than this is abandoned and retried
 LIBRARY_TIMEZONE = "Asia/Shanghai"  # export times are local; the API speaks UTC
-TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
-# Failures worth another try: timeouts, refused or dropped connections, truncated bodies.
-TRANSIENT_ERRORS = (
-    TimeoutError,
-    urllib.error.URLError,
-    ConnectionError,
-    http.client.HTTPException,
-    json.JSONDecodeError,
-)
-
-
-class IlsApiError(RuntimeError):
-    """The ILS API refused or kept failing; the message says which request and what to do."""
-
-
-class EndpointMissing(IlsApiError):
-    """The API answered 404: it does not offer the collection asked for."""
 
 
 def day_query(day: date, initial: bool, zone: ZoneInfo) -> str:
@@ -71,53 +53,6 @@ def day_query(day: date, initial: bool, zone: ZoneInfo) -> str:
     if not initial:
         window = f'metadata.updatedDate>="{start.strftime(fmt)}" and {window}'
     return f"{window} sortBy id"
-
-
-class IlsClient:
-    """GET pages from the API with the token header, retrying transient failures."""
-
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        timeout: float = TIMEOUT_SECONDS,
-        backoff: float = BACKOFF_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
-            raise IlsApiError(f"ILS API URL '{base_url}' must start with http:// or https://")
-        self.base_url, self.token = base_url.rstrip("/"), token
-        self.timeout, self.backoff, self.sleep = timeout, backoff, sleep
-
-    def page(self, path: str, query: str, offset: int, limit: int) -> dict:
-        """Return one page as parsed JSON; raise IlsApiError when it keeps failing."""
-        params = urllib.parse.urlencode({"query": query, "offset": offset, "limit": limit})
-        url = f"{self.base_url}{path}?{params}"
-        request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
-            url, headers={"X-Okapi-Token": self.token, "Accept": "application/json"}
-        )
-        attempt = 1
-        while True:
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                    return json.loads(response.read())
-            except urllib.error.HTTPError as error:
-                if error.code not in TRANSIENT_STATUS:
-                    hint = "check LIBCRM_ILS_TOKEN" if error.code in (401, 403) else "check the URL"
-                    failure = EndpointMissing if error.code == 404 else IlsApiError
-                    raise failure(f"GET {url}: HTTP {error.code} {error.reason}; {hint}") from None
-                problem = f"HTTP {error.code}"
-            except TRANSIENT_ERRORS as error:
-                problem = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
-            if attempt == MAX_ATTEMPTS:
-                raise IlsApiError(
-                    f"GET {url}: failed {MAX_ATTEMPTS} times (last: {problem}); run again later, "
-                    "it resumes at this page"
-                )
-            wait = self.backoff * 2 ** (attempt - 1)
-            log.warning("GET %s: %s; retrying in %.1f s", url, problem, wait)
-            self.sleep(wait)
-            attempt += 1
 
 
 def _checkpoint(folder: Path, endpoint: Endpoint) -> tuple[Path, Path]:
@@ -201,24 +136,95 @@ def pull_day(
     zone = ZoneInfo(timezone)
     folder = (landing or config.landing_dir()) / "ils" / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
+    own = client is None
     client = client or IlsClient(base_url, token)
     query = day_query(day, initial, zone)
     counts: dict[str, int] = {}
-    for endpoint in ENDPOINTS:
-        try:
-            counts[endpoint.file_name] = pull_endpoint(client, endpoint, folder, query, zone, limit)
-        except EndpointMissing:
-            if not endpoint.optional:
-                raise
-            for leftover in _checkpoint(folder, endpoint):
-                leftover.unlink(missing_ok=True)
-            log.warning(
-                "%s answers 404 for %s: %s not written (see docs/sources.md to offer it)",
-                client.base_url,
-                endpoint.path,
-                endpoint.file_name,
-            )
+    try:
+        for endpoint in ENDPOINTS:
+            _pull(client, endpoint, folder, query, zone, limit, counts)
+    finally:
+        if own:
+            client.close()
     return counts
+
+
+def _pull(
+    client: IlsClient,
+    endpoint: Endpoint,
+    folder: Path,
+    query: str,
+    zone: ZoneInfo,
+    limit: int,
+    counts: dict[str, int],
+) -> None:
+    """Pull one collection into ``counts``; an optional one the API does not offer is skipped."""
+    try:
+        counts[endpoint.file_name] = pull_endpoint(client, endpoint, folder, query, zone, limit)
+    except EndpointMissing:
+        if not endpoint.optional:
+            raise
+        for leftover in _checkpoint(folder, endpoint):
+            leftover.unlink(missing_ok=True)
+        log.warning(
+            "%s answers 404 for %s: %s not written (see docs/sources.md to offer it)",
+            client.base_url,
+            endpoint.path,
+            endpoint.file_name,
+        )
+
+
+def configured_client() -> IlsClient:
+    """A client for the API the settings name (``LIBCRM_ILS_API_URL``, tenant, credentials).
+
+    Raises
+    ------
+    ConfigError
+        A setting the API needs is missing: the message names it.
+    """
+    configured = settings.load()
+    token = configured.ils_token.get_secret_value() if configured.ils_token else ""
+    password = configured.ils_password.get_secret_value() if configured.ils_password else None
+    missing = [
+        name
+        for name, value in (
+            ("LIBCRM_ILS_API_URL", configured.ils_api_url),
+            ("LIBCRM_ILS_TENANT", configured.ils_tenant),
+            ("LIBCRM_ILS_TOKEN or LIBCRM_ILS_USERNAME", token or configured.ils_username),
+            ("LIBCRM_ILS_PASSWORD", password if configured.ils_username else "not needed"),
+        )
+        if not value
+    ]
+    if missing:
+        raise config.ConfigError(
+            f"LIBCRM_ILS_SOURCE=api needs {', '.join(missing)}: set them, or "
+            "LIBCRM_ILS_SOURCE=files to load exported files"
+        )
+    return IlsClient(
+        configured.ils_api_url,
+        token,
+        tenant=configured.ils_tenant,
+        username=configured.ils_username,
+        password=password,
+    )
+
+
+def first_pull(day: date) -> bool:
+    """Whether ``day`` is the first ILS day the warehouse gets (then everything up to its end
+    is pulled, not only the day's changes)."""
+    with db.connect() as conn:
+        (loaded,) = conn.execute(
+            "select exists (select 1 from raw.load_audit where source = 'ils' "
+            "and status = 'loaded' and data_date < %s)",
+            [day],
+        ).fetchone()
+    return not loaded
+
+
+def pull_configured_day(day: date) -> dict[str, int]:
+    """Write ``ils/<day>/`` from the API the settings name, for the nightly load."""
+    with configured_client() as client:
+        return pull_day(client.base_url, "", day, initial=first_pull(day), client=client)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,11 +233,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--day", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     parser.add_argument("--initial", action="store_true", help="everything up to the day's end")
     args = parser.parse_args(argv)
-    configured = settings.load().ils_token
-    token = configured.get_secret_value() if configured else ""
-    if not token:
-        parser.error("set LIBCRM_ILS_TOKEN to the API token (sent as X-Okapi-Token)")
-    counts = pull_day(args.url, token, args.day, initial=args.initial)
+    configured = settings.load()
+    token = configured.ils_token.get_secret_value() if configured.ils_token else ""
+    if not token and not configured.ils_username:
+        parser.error("set LIBCRM_ILS_TOKEN, or LIBCRM_ILS_USERNAME and LIBCRM_ILS_PASSWORD")
+    password = configured.ils_password.get_secret_value() if configured.ils_password else None
+    client = IlsClient(
+        args.url,
+        token,
+        tenant=configured.ils_tenant,
+        username=configured.ils_username,
+        password=password,
+    )
+    with client:
+        counts = pull_day(args.url, token, args.day, initial=args.initial, client=client)
     print(", ".join(f"{name} {count}" for name, count in counts.items()))
     return 0
 

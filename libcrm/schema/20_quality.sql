@@ -48,3 +48,23 @@ alter table quality.recommender_evaluations add column if not exists ci_low doub
 alter table quality.recommender_evaluations add column if not exists ci_high double precision;
 alter table quality.recommender_evaluations add column if not exists selected boolean;
 alter table quality.recommender_evaluations add column if not exists decision text;
+
+-- `dbt source freshness` of each night, one row per checked source table per day: what the
+-- workspace's overview shows and what the stale-source alert reads. ``newest_record`` is the
+-- latest event time before the end of the day (null: none), ``status`` dbt's pass, warn
+-- (late), error (stopped) or runtime error; ``alerted_at`` when an alert named this status.
+create table if not exists quality.source_freshness (
+    data_date date not null,
+    source_name text not null,
+    table_name text not null,
+    status text not null,
+    newest_record timestamp,
+    measured_at timestamp not null,
+    age_hours double precision,
+    warn_after text,
+    error_after text,
+    run_id text not null,
+    checked_at timestamptz not null default now(),
+    alerted_at timestamptz,
+    primary key (data_date, source_name, table_name)
+);

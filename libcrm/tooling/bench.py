@@ -54,7 +54,7 @@ def _stage(name: str, day: date, env: dict, pipe) -> None:
 
     started = time.perf_counter()
     run_id = f"bench-{day}"
-    steps = None
+    steps, published = None, None
     if name.startswith("ingest_"):
         rows = pipeline.ingest_source(name.removeprefix("ingest_"), day)["rows_read"]
     elif name.startswith("validate_"):
@@ -65,6 +65,7 @@ def _stage(name: str, day: date, env: dict, pipe) -> None:
         result = pipeline.recommend(day, run_id)
         rows = result["rows_published"] + result["activity_rows_published"]  # both tables
         steps = result["seconds"]
+        published = result["published_model"]
     elif name == PUBLISH_STAGE:
         rows, steps = publish_reference(day, PUBLISH_ROWS)
     else:
@@ -80,6 +81,8 @@ def _stage(name: str, day: date, env: dict, pipe) -> None:
     }
     if steps:
         measured["steps"] = steps
+    if published:
+        measured["published_model"] = published
     pipe.send(measured)
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from psycopg import sql
 
 from libcrm.workspace import charts, filters, web
+from libcrm.workspace.i18n import N_
 from libcrm.workspace.i18n import gettext as _
 
 router = APIRouter()
@@ -89,19 +90,48 @@ def weekly(conn: psycopg.Connection, chosen: filters.Filters, first: date, last:
     return web.Table.of(conn.execute(query, {**params, "first_day": first, "last_day": last}))
 
 
+# dbt's freshness statuses (quality.source_freshness, what the stale-source alert reads).
+FRESHNESS = {
+    "pass": N_("on time"),
+    "warn": N_("late"),
+    "error": N_("stopped"),
+    "runtime error": N_("not checked"),
+}
+
+
 def freshness(conn: psycopg.Connection) -> web.Table:
-    """Per source: the last export day loaded, when, and the last failure if it came later."""
-    return web.Table.of(
+    """Per source: the last export day loaded, when, the last failure if it came later, and
+    the night's ``dbt source freshness`` (its stalest table: newest record, status)."""
+    table = web.Table.of(
         conn.execute("""
-        select source,
-               max(data_date) filter (where status = 'loaded') as last_day_loaded,
-               max(finished_at) filter (where status = 'loaded') as loaded_at,
-               max(data_date) filter (where status = 'failed') as last_day_failed
-        from raw.load_audit
-        group by source
+        with loads as (
+            select source,
+                   max(data_date) filter (where status = 'loaded') as last_day_loaded,
+                   max(finished_at) filter (where status = 'loaded') as loaded_at,
+                   max(data_date) filter (where status = 'failed') as last_day_failed
+            from raw.load_audit
+            group by source
+        ),
+        checked as (
+            select source_name as source, min(newest_record) as newest_record,
+                   (array_agg(status order by case status when 'pass' then 0
+                        when 'warn' then 1 else 2 end desc))[1] as freshness
+            from quality.source_freshness
+            where data_date = (select max(data_date) from quality.source_freshness)
+            group by source_name
+        )
+        select loads.*, checked.newest_record, checked.freshness
+        from loads
+        left join checked using (source)
         order by source
     """)
     )
+    at = table.columns.index("freshness")
+    table.rows = [
+        (*row[:at], _(FRESHNESS[row[at]]) if row[at] in FRESHNESS else row[at])
+        for row in table.rows
+    ]
+    return table
 
 
 def quality_status(conn: psycopg.Connection, night: date | None) -> web.Table:

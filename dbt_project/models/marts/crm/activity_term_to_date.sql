@@ -14,38 +14,8 @@ visits as (
     select * from {{ ref('fct_visits') }}
 ),
 
--- The term the run's day falls in: the latest term start (var term_starts) on or before it.
-term as (
-    select max(make_date(y.year, s.month, s.day)) as starts_on
-    from
-        (
-            values
-            {%- for start in var('term_starts') %}
-                ({{ start[:2] | int }}, {{ start[3:] | int }}){{ "," if not loop.last }}
-            {%- endfor %}
-        ) as s (month, day)
-    cross join (
-        values
-        (cast(extract(year from {{ as_of_date() }}) as integer) - 1),
-        (cast(extract(year from {{ as_of_date() }}) as integer))
-    ) as y (year)
-    where make_date(y.year, s.month, s.day) <= {{ as_of_date() }}
-),
-
 periods as (
-    select
-        'this_term' as period,
-        starts_on as first_day,
-        {{ as_of_date() }} as last_day,
-        starts_on as term_starts_on
-    from term
-    union all
-    select
-        'same_weeks_last_year' as period,
-        starts_on - {{ var('year_before_days') }} as first_day,
-        {{ as_of_date() }} - {{ var('year_before_days') }} as last_day,
-        starts_on as term_starts_on
-    from term
+    select * from {{ ref('int_overview_periods_dated') }}
 ),
 
 activity as (

@@ -1,0 +1,9 @@
+"""Alerts a data engineer receives by e-mail: a failed task, a critical validation, a stale
+source. ``messages`` says what each alert holds; ``mail`` sends it through Airflow's SMTP
+notifier, configured by the ``LIBCRM_SMTP_*`` and ``LIBCRM_ALERT_*`` settings."""
+
+from libcrm.alerts.mail import send
+from libcrm.alerts.messages import Alert, failure_alert, stale_alert
+from libcrm.alerts.stale import notify_stale_sources
+
+__all__ = ["Alert", "failure_alert", "notify_stale_sources", "send", "stale_alert"]
