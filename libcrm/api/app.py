@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import psycopg
@@ -22,8 +21,6 @@ from libcrm.workspace import i18n, vocabulary
 from libcrm.workspace.reasons import worded
 
 PREFIX = "/api/v1"
-# A report from the future beyond clock skew is a mistake of the portal, not an impression.
-CLOCK_SKEW = timedelta(minutes=5)
 bearer = HTTPBearer(auto_error=False, description="a token from python -m libcrm api-token")
 ERRORS = {
     401: {"description": "no token, or not a live one"},
@@ -197,19 +194,11 @@ async def _known_patron(conn: psycopg.AsyncConnection, patron_id: str) -> None:
         raise HTTPException(404, f"no recommendations were published for patron {patron_id}")
 
 
-def _not_future(moment: datetime | None) -> None:
-    if moment is not None and moment > datetime.now(UTC) + CLOCK_SKEW:
-        raise HTTPException(
-            422, f"{moment.isoformat()} is in the future: send the time it happened"
-        )
-
-
 async def impressions(
     conn: Connection, _client: Client, shown: models.Impression
 ) -> models.Received:
     """Record what the portal showed a patron (the uptake counts shown against not shown)."""
     await _known_patron(conn, shown.patron_id)
-    _not_future(shown.shown_at)
     await conn.execute(
         queries.IMPRESSIONS,
         {"patron": shown.patron_id, "kind": shown.kind, "ids": shown.ids, "at": shown.shown_at},
@@ -223,7 +212,6 @@ async def dismissals(
     """Record that a patron is not interested: from the next night on it is never recommended
     to them again."""
     await _known_patron(conn, dismissal.patron_id)
-    _not_future(dismissal.dismissed_at)
     await conn.execute(
         queries.DISMISSAL,
         {

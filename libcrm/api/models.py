@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 # Identifiers of patrons, items and events as the ILS exports them.
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
@@ -14,6 +22,33 @@ Kind = Literal["books", "events"]
 Language = Literal["zh", "en"]
 # Ids one impression may report: a portal page shows a list of ten.
 MAX_IDS = 100
+# A report from the future beyond clock skew is a mistake of the portal, not an impression.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _not_future(moment: datetime) -> datetime:
+    if moment > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("is in the future: send the time it happened")
+    return moment
+
+
+Happened = Annotated[AwareDatetime, AfterValidator(_not_future)]
+
+
+# Event times are the library's wall-clock time as its event system exports them, without an
+# offset: not an RFC 3339 date-time, so the document says what they are instead.
+LocalTime = Annotated[
+    datetime,
+    PlainSerializer(lambda moment: moment.isoformat(timespec="seconds"), return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$",
+            "description": "the library's local time, ISO 8601 without an offset",
+            "examples": ["2026-03-26T14:00:00"],
+        }
+    ),
+]
 
 
 class Strict(BaseModel):
@@ -49,8 +84,8 @@ class Event(BaseModel):
     title: str
     category: str = Field(description="the category's code")
     category_name: str = Field(description="the category named in the asked language")
-    starts_at: datetime | None = Field(description="the library's local time")
-    ends_at: datetime | None = Field(description="the library's local time")
+    starts_at: LocalTime | None
+    ends_at: LocalTime | None
     place: str | None
 
 
@@ -90,14 +125,14 @@ class Impression(Strict):
     ids: list[Identifier] = Field(
         min_length=1, max_length=MAX_IDS, description="the item or event ids shown, in order"
     )
-    shown_at: AwareDatetime = Field(description="when the portal showed them (with a time zone)")
+    shown_at: Happened = Field(description="when the portal showed them (with a time zone)")
 
 
 class Dismissal(Strict):
     patron_id: Identifier
     kind: Kind
     id: Identifier = Field(description="the item or event id the reader is not interested in")
-    dismissed_at: AwareDatetime | None = Field(
+    dismissed_at: Happened | None = Field(
         default=None, description="when the reader dismissed it; default: now"
     )
 
