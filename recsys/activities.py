@@ -8,11 +8,13 @@ title with the patron's reading, and the registrations they already drew from th
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import jieba
 import numpy as np
 import psycopg
 
@@ -38,6 +40,12 @@ TOPIC_REASON_MIN = 0.2
 COMMON_WORD_SHARE = 0.05
 # Title words shorter than this ("of", "in", "the") say nothing about a subject.
 MIN_WORD = 4
+# ... but a Chinese word of two characters does (算法, 机器, 学习); one character (与, 的) not.
+MIN_CHINESE_WORD = 2
+CHINESE = re.compile(r"[\u3400-\u9fff]")
+LETTERS = re.compile(r"[^\W\d_]+")
+# jieba announces loading its dictionary on the root logger's stderr; that is no news.
+jieba.setLogLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -87,8 +95,19 @@ def read_events(conn: psycopg.Connection, departments: dict[str, str]) -> EventD
 
 
 def words(title: str) -> set[str]:
-    """Lower-case words of a title long enough to carry a subject."""
-    return {word for word in re.findall(r"[^\W\d_]+", title.lower()) if len(word) >= MIN_WORD}
+    """Lower-case words of a title long enough to carry a subject.
+
+    Titles split at anything but letters; a run of letters with Chinese in it is segmented
+    further with jieba (Chinese has no spaces: its dictionary finds 机器 and 学习 in
+    机器学习入门), so titles in other scripts split exactly as before.
+    """
+    found = set()
+    for run in LETTERS.findall(title.lower()):
+        for word in jieba.lcut(run) if CHINESE.search(run) else (run,):
+            shortest = MIN_CHINESE_WORD if CHINESE.search(word) else MIN_WORD
+            if len(word) >= shortest and LETTERS.fullmatch(word):
+                found.add(word)
+    return found
 
 
 def recommend_events(

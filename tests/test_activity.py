@@ -76,3 +76,20 @@ def test_equal_scores_go_to_the_smaller_event_id_and_registered_events_shorten_t
     rows = recommend_events(data, ["reader"], DEPARTMENTS, {}, n=5)
     assert [row[2] for row in rows] == ["E5", "E9"]
     assert rows[0][3] == rows[1][3]
+
+
+def test_a_chinese_event_title_matches_a_chinese_loan_title_sharing_a_word():
+    """Chinese is written without spaces: 机器学习 in an event title and in a loan title is a
+    shared subject only once both are segmented into words. Without a shared word the tie
+    goes to the smaller event id (the club), so only the match puts the lecture first."""
+    club = Event("E8", "读书会：《红楼梦》", "reading_club")
+    lecture = Event("E9", "讲座：机器学习与数据挖掘", "lecture")
+    data = EventData([club, lecture], {}, {}, {}, {})
+    titles = {
+        "coder": ["机器学习实战", "西游记"],
+        "poet": [f"唐诗选读 第{k}册" for k in range(40)],
+    }
+    departments = {"coder": "Computing", "poet": "Literature"}
+    rows = recommend_events(data, ["coder", "poet"], departments, titles, n=2)
+    first = {row[0]: row[2] for row in rows if row[1] == 1}
+    assert first == {"coder": "E9", "poet": "E8"}

@@ -393,42 +393,91 @@ def book_loans(library: Library) -> pd.DataFrame:
     items = library.latest("items.csv", "item_id")
     loans = loans.loc[loans["item_id"].map(items["material_type"]).eq("book")].copy()
     loans["checkout"] = pd.to_datetime(loans["checkout_at"])
+    loans["work"] = loans["item_id"].map(items["title"] + "|" + items["author"])
+    loans["subject"] = loans["item_id"].map(items["clc_class"])
     return loans
 
 
-def share_borrowed_after(loans: pd.DataFrame, patron: str, leader: str) -> tuple[int, int]:
-    """(loans of ``patron`` of a book ``leader`` had 1-60 days before, all loans of patron)."""
-    mine = loans.loc[loans["patron_id"] == patron, ["item_id", "checkout"]]
-    theirs = loans.loc[loans["patron_id"] == leader, ["item_id", "checkout"]]
-    pairs = mine.merge(theirs, on="item_id", suffixes=("", "_leader"))
+def share_taken_up(loans: pd.DataFrame, patron: str, leader: str, key: str) -> tuple[int, int]:
+    """(loans of ``patron`` of a ``key`` (work or subject) ``leader`` borrowed 1-60 days
+    before, all loans of patron)."""
+    mine = loans.loc[loans["patron_id"] == patron, ["loan_id", key, "checkout"]]
+    theirs = loans.loc[loans["patron_id"] == leader, [key, "checkout"]]
+    pairs = mine.merge(theirs, on=key, suffixes=("", "_leader"))
     lag = pairs["checkout"] - pairs["checkout_leader"]
     after = (lag > pd.Timedelta(0)) & (lag <= pd.Timedelta(days=60))
-    return int(after.sum()), len(mine)
+    return int(pairs.loc[after, "loan_id"].nunique()), len(mine)
 
 
-def test_followers_borrow_their_leaders_books_soon_after_the_leader(library: Library) -> None:
+def followers_and_strangers(library: Library) -> list[tuple[str, str, str]]:
+    """(follower, their leader, a reader of the leader's taste cluster who follows nobody
+    else's lead and is not the leader), one per follower, drawn with a fixed seed."""
     patrons = library.truth["patrons"]
-    loans = book_loans(library)
     rng = np.random.default_rng(0)
-    followers = sorted((p, r["leader"]) for p, r in patrons.items() if r["leader"])
-    assert len(followers) > 20
-    followed, control = [0, 0], [0, 0]
-    for patron, leader in followers:
-        hits, total = share_borrowed_after(loans, patron, leader)
-        followed = [followed[0] + hits, followed[1] + total]
+    chosen = []
+    for patron, record in sorted(patrons.items()):
+        leader = record["leader"]
+        if leader is None:
+            continue
         cluster = patrons[leader]["taste_cluster"]
         strangers = sorted(
             p
             for p, r in patrons.items()
             if r["taste_cluster"] == cluster and r["leader"] != leader and p != leader
         )
-        stranger = strangers[rng.integers(len(strangers))]
-        hits, total = share_borrowed_after(loans, stranger, leader)
+        chosen.append((patron, leader, strangers[rng.integers(len(strangers))]))
+    return chosen
+
+
+@pytest.mark.parametrize(("key", "factor"), [("work", 2.0), ("subject", 1.1)])
+def test_followers_take_up_their_leaders_works_and_subjects(
+    library: Library, key: str, factor: float
+) -> None:
+    """Followers borrow, days or weeks after their leader, the works the leader read and
+    books of the leader's subjects, more than readers of the same taste do."""
+    loans = book_loans(library)
+    chosen = followers_and_strangers(library)
+    assert len(chosen) > 20
+    followed, control = [0, 0], [0, 0]
+    for follower, leader, stranger in chosen:
+        hits, total = share_taken_up(loans, follower, leader, key)
+        followed = [followed[0] + hits, followed[1] + total]
+        hits, total = share_taken_up(loans, stranger, leader, key)
         control = [control[0] + hits, control[1] + total]
-    follower_share = followed[0] / followed[1]
-    control_share = control[0] / control[1]
-    assert follower_share > 0.1
-    assert follower_share > 3 * control_share  # same taste alone does not explain it
+    follower_share, control_share = followed[0] / followed[1], control[0] / control[1]
+    print(f"{key}: followers {follower_share:.3f}, same taste {control_share:.3f}")
+    assert follower_share > factor * control_share  # same taste alone does not explain it
+
+
+def test_followers_sign_up_for_events_after_their_leader(library: Library) -> None:
+    registrations = library.latest("registrations.json", "registration_id")
+    patrons = library.latest("patrons.csv", "patron_id")
+    registrations["patron_id"] = registrations["barcode"].map(
+        pd.Series(patrons.index, index=patrons["barcode"])
+    )
+    registrations["at"] = pd.to_datetime(registrations["registered_at"])
+
+    def after(patron: str, leader: str) -> int:
+        mine = registrations.loc[registrations["patron_id"] == patron, ["event_id", "at"]]
+        theirs = registrations.loc[registrations["patron_id"] == leader, ["event_id", "at"]]
+        pairs = mine.merge(theirs, on="event_id", suffixes=("", "_leader"))
+        return int((pairs["at"] > pairs["at_leader"]).sum())
+
+    chosen = followers_and_strangers(library)
+    followed = sum(after(follower, leader) for follower, leader, _ in chosen)
+    control = sum(after(stranger, leader) for _, leader, stranger in chosen)
+    print(f"events signed up after the leader: followers {followed}, same taste {control}")
+    assert followed > 2 * control
+
+
+def test_leaders_keep_their_books_as_long_as_everyone(library: Library) -> None:
+    """Leaders are not planted as fast readers: a detector cannot lean on short loans."""
+    loans = book_loans(library)
+    loans = loans.loc[loans["returned_at"].ne("")]
+    kept = (pd.to_datetime(loans["returned_at"]) - loans["checkout"]).dt.days
+    leaders = {p for p, r in library.truth["patrons"].items() if r["opinion_leader"]}
+    by_leader = kept.groupby(loans["patron_id"].isin(leaders)).median()
+    assert 0.8 * by_leader[False] <= by_leader[True] <= 1.25 * by_leader[False]
 
 
 def test_patrons_of_a_taste_cluster_borrow_the_same_books(library: Library) -> None:

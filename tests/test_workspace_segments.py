@@ -139,9 +139,9 @@ def test_the_readers_of_a_label_are_the_rows_of_its_csv(client, library):
 
 def test_rules_show_the_thresholds_of_the_dbt_project(client):
     html = client.get("/segments", cookies={"libcrm_lang": "en"}).text
-    assert "At least 8 loans in the last 90 days" in html
+    assert "Engagement of at least 0.75 among their peers in the last 90 days" in html
     html = client.get("/segments", cookies={"libcrm_lang": "zh"}).text
-    assert "最近 90 天内借阅至少 8 次" in html
+    assert "最近 90 天及此前 90 天的活跃度均不低于 0.75" in html
 
 
 def test_leaders_filtered_by_department_match_the_mart(client, library):

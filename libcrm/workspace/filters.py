@@ -40,8 +40,9 @@ class Filters:
         return any(getattr(self, name) is not None for name in FIELDS)
 
     def where(self, users: str = "u") -> tuple[sql.Composable, dict]:
-        """A condition on ``marts.dim_users`` (aliased ``users``) and its named parameters
-        (``filter_department``, ...), to merge with the query's own."""
+        """A condition on the group columns (department, category, enrolled_year) of
+        ``marts.dim_users`` or of a per-group mart, aliased ``users``, and its named
+        parameters (``filter_department``, ...), to merge with the query's own."""
         alias = sql.Identifier(users)
         parts: list[sql.Composable] = [sql.SQL("true")]
         params: dict = {}
@@ -67,13 +68,14 @@ class Filters:
 
 
 def choices(conn: psycopg.Connection) -> dict[str, list]:
-    """The values each filter can take, from the patrons the marts know."""
+    """The values each filter can take, from the patrons the marts know (their groups, which
+    dbt lists each night in marts.patron_groups)."""
     rows = conn.execute(
         "select array_agg(distinct department order by department)"
         "   filter (where department is not null),"
         " array_agg(distinct category order by category) filter (where category is not null),"
         " array_agg(distinct enrolled_year order by enrolled_year desc)"
         "   filter (where enrolled_year is not null)"
-        " from marts.dim_users"
+        " from marts.patron_groups"
     ).fetchone()
     return {name: list(values or []) for name, values in zip(FIELDS, rows, strict=True)}

@@ -77,17 +77,20 @@ NAMES = {
 # The rules behind segments and stages in plain words, shown on the segments page. The
 # thresholds are the dbt vars of dbt_project/dbt_project.yml (see rule()).
 RULES = {
+    # Value segments rank each reader among their peers (dbt model int_user_engagement_ranked).
     "long_term": N_(
-        "At least %(long_term_min_loans)s loans in the last %(activity_window_days)s days, "
-        "spread over at least %(long_term_min_active_months)s months: a reader to keep."
+        "Engagement of at least %(long_term_min_engagement)s among their peers in the last "
+        "%(activity_window_days)s days and in the %(activity_window_days)s days before, with "
+        "activity in at least %(long_term_min_active_months)s months: a reader to keep."
     ),
     "growth": N_(
-        "At least %(growth_min_loans)s loans in the last %(activity_window_days)s days, but "
-        "not yet long-term: a reader to cultivate."
+        "Engagement of at least %(growth_min_engagement)s among their peers in the last "
+        "%(activity_window_days)s days, but not yet long-term (one way of using the library "
+        "in the top tenth of the peers is enough): a reader to cultivate."
     ),
     "short_term": N_(
-        "Some loan, visit or attended event in the last %(activity_window_days)s days, but "
-        "fewer than %(growth_min_loans)s loans: a reader to serve simply."
+        "Some loan, visit, attended event, hold or purchase request in the last "
+        "%(activity_window_days)s days, but less engaged: a reader to serve simply."
     ),
     "inactive": N_("Nothing at all in the last %(activity_window_days)s days."),
     # Lifecycle timers count teaching days: term days outside holidays (the academic calendar).

@@ -19,8 +19,7 @@ from libcrm.tooling.simulate.clock import CLOSES, DAY, HOUR, MINUTE, NEVER, open
 BOOK_LOAN_DAYS = 30  # due date of a book
 NONBOOK_LOAN_SECONDS = 4 * HOUR  # due time of a study room, locker or laptop
 REBORROW_SHARE = 0.03  # repeat loans of a book the patron already had that are kept
-KEEP_DAYS_MEDIAN = 14  # most books come back well before the due date ...
-LEADER_KEEP_DAYS_MEDIAN = 7  # ... and opinion leaders read fast
+KEEP_DAYS_MEDIAN = 14  # most books come back well before the due date (leaders too)
 KEEP_DAYS_SIGMA = 0.6  # lognormal spread: about one loan in ten comes back late
 KEEP_DAYS_MAX = 120
 SESSION_MINUTES = (45, 240)  # a study-room or laptop session
@@ -91,13 +90,9 @@ def settle_loans(
     kept = ~repeat | draws.each(lambda g, rows: g.random(len(rows)) < REBORROW_SHARE)
     books, draws = books.loc[kept], draws.subset(kept)
 
-    median = np.where(
-        patrons["is_leader"].to_numpy()[books["patron"].to_numpy()],
-        LEADER_KEEP_DAYS_MEDIAN,
-        KEEP_DAYS_MEDIAN,
-    )
+    typical = np.log(KEEP_DAYS_MEDIAN)
     keep_days = np.clip(
-        np.rint(draws.each(lambda g, rows: g.lognormal(np.log(median[rows]), KEEP_DAYS_SIGMA))),
+        np.rint(draws.each(lambda g, rows: g.lognormal(typical, KEEP_DAYS_SIGMA, len(rows)))),
         1,
         KEEP_DAYS_MAX,
     ).astype(np.int64)

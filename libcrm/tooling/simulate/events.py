@@ -12,6 +12,7 @@ import pandas as pd
 from libcrm.tooling.simulate.activity import lifecycle_on
 from libcrm.tooling.simulate.catalogue import SimulatedCollection
 from libcrm.tooling.simulate.clock import DAY, HOUR, MINUTE, NEVER, Timeline
+from libcrm.tooling.simulate.influence import follower_registrations
 from libcrm.tooling.simulate.vocab import (
     EVENT_ROOMS,
     LECTURE_PATTERNS,
@@ -50,8 +51,12 @@ def simulate_events(
     events_per_year: float,
     registrations_per_year: float,
     rng: np.random.Generator,
+    influence_rng: np.random.Generator | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate events and registrations.
+
+    With ``influence_rng``, followers also sign up for events their opinion leader signed up
+    for (``influence.follower_registrations``), drawn from that stream.
 
     Returns
     -------
@@ -116,7 +121,7 @@ def simulate_events(
     events = events.sort_values(["published", "start"], kind="stable", ignore_index=True)
     events.insert(0, "event_id", FIRST_EVENT_ID + np.arange(len(events)))
     wanted = registrations_per_year * span / 365.0
-    registrations = _registrations(events, patrons, catalogue, wanted, timeline, rng)
+    registrations = _registrations(events, patrons, catalogue, wanted, timeline, rng, influence_rng)
     return events, registrations
 
 
@@ -151,6 +156,7 @@ def _registrations(
     wanted: float,
     timeline: Timeline,
     rng: np.random.Generator,
+    influence_rng: np.random.Generator | None,
 ) -> pd.DataFrame:
     """Who registers for each event (without repeats), when, and whether they came."""
     open_events = events.loc[events["registration"]]
@@ -188,6 +194,14 @@ def _registrations(
             )
         )
     registrations = pd.concat(parts, ignore_index=True) if parts else _empty_registrations()
+    if influence_rng is not None:
+        extra = follower_registrations(
+            patrons, open_events, registrations, timeline.end, influence_rng
+        )
+        subject = open_events.set_index("event_id").loc[extra["event_id"]]
+        extra["match"] = taste[extra["patron"].to_numpy(), subject["subject"].to_numpy()]
+        extra["end"] = subject["end"].to_numpy()
+        registrations = pd.concat([registrations, extra], ignore_index=True)
     registrations = registrations.sort_values(
         ["registered_at", "event_id", "patron"], kind="stable", ignore_index=True
     )

@@ -41,6 +41,7 @@ STREAMS = (
     "requests",
     "holds",
     "outreach",
+    "influence_events",
 )
 
 
@@ -160,6 +161,7 @@ def simulate(
         size.events_per_year,
         size.registrations_per_year,
         streams["events"],
+        streams["influence_events"],
     )
     world = World(
         timeline,
@@ -215,7 +217,7 @@ def _circulate(
     season = timeline.season()
     own = draw_wishes(patrons, catalogue, season, wanted * WISH_OVERSAMPLE, streams["wishes"])
     for round_ in range(2):
-        copies = follower_wishes(patrons, own, timeline.n_days, streams["followers"])
+        copies = follower_wishes(patrons, own, catalogue, timeline.n_days, streams["followers"])
         wishes = pd.concat([own, copies], ignore_index=True)
         desk = copy.deepcopy(streams["desk"])
         loans, holds = settle_loans(wishes, patrons, catalogue, timeline.end, streams["desk"])

@@ -74,10 +74,7 @@ def _form_context(page: web.Page) -> dict:
         ).fetchall(),
         "classes": [
             r[0]
-            for r in page.conn.execute(
-                "select distinct clc_class from marts.fct_loans"
-                " where clc_class is not null and is_book order by 1"
-            )
+            for r in page.conn.execute("select clc_class from marts.book_loans_by_class order by 1")
         ],
         "events": page.conn.execute(
             "select event_id, title, starts_at from marts.dim_events where is_upcoming"

@@ -1,5 +1,8 @@
 """Events: attendance, no-shows and ratings by category month by month, each category's totals,
-the audience by value segment and the latest events held, all for the filtered readers."""
+the audience by value segment and the latest events held, all for the filtered readers.
+
+The numbers come from marts.event_attendance_by_group and marts.event_audience_by_group, which
+dbt builds each night per group of patrons, so a filter sums a few thousand rows."""
 
 from __future__ import annotations
 
@@ -19,60 +22,44 @@ router = APIRouter()
 # How many of the latest events held the page lists (the CSV has the same rows).
 LATEST_EVENTS = 50
 
-# Registrations of events held up to the night (marts.activity_by_event lists exactly those)
-# by the filtered readers; every query of the page starts from them.
-HELD = sql.SQL("""
-with held as (
-    select a.event_id, a.category, a.starts_at, a.attendance, a.rating, a.user_key
-    from marts.fct_event_attendance as a
-    inner join marts.activity_by_event as e on a.event_id = e.event_id
-    inner join marts.dim_users as u on a.user_key = u.user_key
-    where {where}
-)
-""")
-
-# Without a filter, no patron is left out: the join to marts.dim_users only costs time.
-HELD_BY_EVERYONE = sql.SQL("""
-with held as (
-    select a.event_id, a.category, a.starts_at, a.attendance, a.rating, a.user_key
-    from marts.fct_event_attendance as a
-    inner join marts.activity_by_event as e on a.event_id = e.event_id
-    where {where}
-)
-""")
-
+# Every statement sums the nightly per-group marts over the groups the filters choose:
+# marts.event_attendance_by_group (registrations per event held) and
+# marts.event_audience_by_group (attendees per event category and value segment).
 MONTHLY = sql.SQL("""
-{held}
 select
-    to_char(date_trunc('month', starts_at), 'YYYY-MM') as month,
-    category,
-    count(*) as registrations,
-    count(*) filter (where attendance = 'attended') as attended,
-    count(*) filter (where attendance = 'no_show') as no_shows,
-    round(
-        count(*) filter (where attendance = 'no_show')::numeric
-        / nullif(count(*) filter (where attendance in ('attended', 'no_show')), 0), 3
-    ) as no_show_rate,
-    count(rating) as ratings,
-    round(avg(rating), 2) as average_rating
-from held
+    to_char(g.month_starts_on, 'YYYY-MM') as month,
+    g.event_category as category,
+    sum(g.registrations)::bigint as registrations,
+    sum(g.attended)::bigint as attended,
+    sum(g.no_shows)::bigint as no_shows,
+    round(sum(g.no_shows)::numeric / nullif(sum(g.attended) + sum(g.no_shows), 0), 3)
+        as no_show_rate,
+    sum(g.ratings)::bigint as ratings,
+    round(sum(g.rating_sum)::numeric / nullif(sum(g.ratings), 0), 2) as average_rating
+from marts.event_attendance_by_group as g
+where {where}
 group by 1, 2
 order by 1, 2
 """)
 
 BY_CATEGORY = sql.SQL("""
-{held},
-totals as (
+with totals as (
     select
-        category,
-        count(*) as registrations,
-        count(*) filter (where attendance = 'attended') as attended,
-        count(*) filter (where attendance = 'no_show') as no_shows,
-        count(rating) as ratings,
-        round(avg(rating), 2) as average_rating,
-        count(distinct user_key) filter (where attendance = 'attended') as distinct_attendees
-    from held
-    group by category
+        g.event_category as category,
+        sum(g.registrations)::bigint as registrations,
+        sum(g.attended)::bigint as attended,
+        sum(g.no_shows)::bigint as no_shows,
+        sum(g.ratings)::bigint as ratings,
+        round(sum(g.rating_sum)::numeric / nullif(sum(g.ratings), 0), 2) as average_rating
+    from marts.event_attendance_by_group as g
+    where {where}
+    group by g.event_category
+),
+attendees as (
+    select g.event_category as category, sum(g.attendees)::bigint as distinct_attendees
+    from marts.event_audience_by_group as g
+    where {where}
+    group by g.event_category
 ),
 events as (
     select category, count(*) as events_held from marts.activity_by_event group by category
@@ -87,37 +74,43 @@ select
         as attendance_rate,
     coalesce(totals.ratings, 0) as ratings,
     totals.average_rating,
-    coalesce(totals.distinct_attendees, 0) as distinct_attendees
+    coalesce(attendees.distinct_attendees, 0) as distinct_attendees
 from events
 left join totals on events.category = totals.category
+left join attendees on events.category = attendees.category
 order by events.category
 """)
 
+# Attendees with a profile, by its value segment.
 AUDIENCE = sql.SQL("""
-{held}
 select
-    held.category,
-    p.value_segment,
-    count(*) as attendances,
-    count(distinct held.user_key) as attendees
-from held
-inner join marts.user_profiles as p on held.user_key = p.user_key
-where held.attendance = 'attended'
+    g.event_category as category,
+    g.value_segment,
+    sum(g.attendances)::bigint as attendances,
+    sum(g.attendees)::bigint as attendees
+from marts.event_audience_by_group as g
+where {where} and g.value_segment is not null
 group by 1, 2
 order by 1, 2
 """)
 
 LATEST = sql.SQL("""
-{held},
+with latest as (
+    select event_id, starts_at, title, category, seats
+    from marts.activity_by_event
+    order by starts_at desc, event_id
+    limit %(latest)s
+),
 counts as (
     select
-        event_id,
-        count(*) as registrations,
-        count(*) filter (where attendance = 'attended') as attended,
-        count(*) filter (where attendance = 'no_show') as no_shows,
-        round(avg(rating), 2) as average_rating
-    from held
-    group by event_id
+        g.event_id,
+        sum(g.registrations)::bigint as registrations,
+        sum(g.attended)::bigint as attended,
+        sum(g.no_shows)::bigint as no_shows,
+        round(sum(g.rating_sum)::numeric / nullif(sum(g.ratings), 0), 2) as average_rating
+    from marts.event_attendance_by_group as g
+    where {where} and g.event_id in (select event_id from latest)
+    group by g.event_id
 )
 select
     e.starts_at::date as day,
@@ -128,10 +121,9 @@ select
     coalesce(c.attended, 0) as attended,
     coalesce(c.no_shows, 0) as no_shows,
     c.average_rating
-from marts.activity_by_event as e
+from latest as e
 left join counts as c on e.event_id = c.event_id
 order by e.starts_at desc, e.event_id
-limit %(latest)s
 """)
 
 
@@ -139,9 +131,8 @@ def query(
     conn: psycopg.Connection, statement: sql.SQL, chosen: filters.Filters, **values
 ) -> web.Table:
     """One of the page's statements for the filtered readers, as a table."""
-    where, params = chosen.where("u")
-    held = (HELD if chosen.any() else HELD_BY_EVERYONE).format(where=where)
-    return web.Table.of(conn.execute(statement.format(held=held), {**params, **values}))
+    where, params = chosen.where("g")
+    return web.Table.of(conn.execute(statement.format(where=where), {**params, **values}))
 
 
 def by_month(monthly: web.Table, column: str, percent: bool = False) -> tuple[list, dict]:

@@ -1,6 +1,10 @@
 """Segments and lifecycle: how the chosen readers spread over value segments, lifecycle stages
 and personas, how they moved between segments or stages within a month, the rules behind each
-label with the library's thresholds, and the readers of one label."""
+label with the library's thresholds, and the readers of one label.
+
+The distribution and the flows come from marts.segments_by_group and
+marts.segment_flows_monthly, which dbt builds each night per group of patrons, so a filter
+sums a few thousand rows."""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ LIST_LIMIT = 500
 # The persona rules of user_profiles in plain words (vocabulary.RULES holds segments and stages).
 PERSONA_RULES = {
     "avid_reader": N_(
-        "At least %(long_term_min_loans)s book loans in the last %(activity_window_days)s days."
+        "At least %(avid_reader_min_loans)s book loans in the last %(activity_window_days)s days."
     ),
     "event_goer": N_(
         "Not an avid reader, and at least %(persona_min_events)s events attended in the last "
@@ -46,16 +50,10 @@ PERSONA_RULES = {
 
 DISTRIBUTION = sql.SQL("""
 with counts as (
-    select kind, code, count(*) as readers
-    from marts.user_profiles as p
-    join marts.dim_users as u using (user_key)
-    cross join lateral (values
-        ('value_segment', p.value_segment),
-        ('lifecycle_stage', p.lifecycle_stage),
-        ('persona', p.persona)
-    ) as labels (kind, code)
+    select g.kind, g.code, sum(g.readers)::bigint as readers
+    from marts.segments_by_group as g
     where {where}
-    group by kind, code
+    group by g.kind, g.code
 )
 select
     v.kind,
@@ -69,32 +67,14 @@ where v.kind in ('value_segment', 'lifecycle_stage', 'persona')
 order by v.kind, v.position
 """)
 
-# Per reader: the version at the month's start (the last one before it, else the first one
-# observed in the month) and at its end (the last one before the next month).
+# Per (state at the month's start, state at its end); the mart's description says which
+# version of a reader is each.
 TRANSITIONS = sql.SQL("""
-with versions as (
-    select s.user_key, s.{dimension} as state, s.dbt_valid_from::date as observed_on
-    from snapshots.user_segments_snapshot as s
-    join marts.dim_users as u using (user_key)
-    where {where} and s.dbt_valid_from < %(month_end)s
-),
-at_start as (
-    select distinct on (user_key) user_key, state
-    from versions
-    order by user_key, (observed_on < %(month_start)s) desc,
-        case when observed_on < %(month_start)s then observed_on end desc nulls last,
-        observed_on
-),
-at_end as (
-    select distinct on (user_key) user_key, state
-    from versions
-    order by user_key, observed_on desc
-)
-select s.state as from_state, e.state as to_state, count(*) as readers
-from at_start as s
-join at_end as e using (user_key)
-group by s.state, e.state
-order by readers desc, s.state, e.state
+select g.from_state, g.to_state, sum(g.readers)::bigint as readers
+from marts.segment_flows_monthly as g
+where {where} and g.dimension = %(dimension)s and g.month_starts_on = %(month_start)s
+group by g.from_state, g.to_state
+order by readers desc, g.from_state, g.to_state
 """)
 
 READERS = sql.SQL("""
@@ -133,15 +113,14 @@ def rules() -> dict[str, list[tuple[str, str]]]:
 
 def distribution(conn: psycopg.Connection, chosen: filters.Filters) -> web.Table:
     """Readers and their share per segment, stage and persona, every code of the vocabulary."""
-    where, params = chosen.where("u")
+    where, params = chosen.where("g")
     return web.Table.of(conn.execute(DISTRIBUTION.format(where=where), params))
 
 
 def months(conn: psycopg.Connection) -> list[date]:
     """The months the segment history covers, latest first."""
     rows = conn.execute(
-        "select distinct date_trunc('month', dbt_valid_from)::date"
-        " from snapshots.user_segments_snapshot order by 1 desc"
+        "select distinct month_starts_on from marts.segment_flows_monthly order by 1 desc"
     ).fetchall()
     return [row[0] for row in rows]
 
@@ -150,11 +129,10 @@ def transitions(
     conn: psycopg.Connection, chosen: filters.Filters, dimension: str, month: date
 ) -> web.Table:
     """Readers per (state at the month's start, state at its end), unchanged ones included."""
-    where, params = chosen.where("u")
-    month_end = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    query = TRANSITIONS.format(dimension=sql.Identifier(dimension), where=where)
+    where, params = chosen.where("g")
+    query = TRANSITIONS.format(where=where)
     return web.Table.of(
-        conn.execute(query, {**params, "month_start": month, "month_end": month_end})
+        conn.execute(query, {**params, "dimension": dimension, "month_start": month})
     )
 
 

@@ -16,6 +16,11 @@ subjects as (
     select * from {{ ref('int_user_subjects_ranked') }}
 ),
 
+engagement as (
+    select * from {{ ref('int_user_engagement_ranked') }}
+    where window_number = 0
+),
+
 top_classes as (
     select
         user_key,
@@ -64,6 +69,8 @@ final as (
         end as preferred_weekday,
         measures.preferred_hour,
         segments.persona,
+        engagement.peer_group,
+        engagement.engagement,
         segments.value_segment,
         segments.lifecycle_stage,
         segments.loyalty_score
@@ -71,6 +78,7 @@ final as (
     inner join measures on users.user_key = measures.user_key
     inner join segments on users.user_key = segments.user_key
     left join top_classes on users.user_key = top_classes.user_key
+    left join engagement on users.user_key = engagement.user_key
 )
 
 select * from final

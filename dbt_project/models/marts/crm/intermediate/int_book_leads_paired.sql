@@ -1,16 +1,36 @@
--- Bounded self-join: a loan meets only later loans of the same book within follow_max_days,
+-- Bounded self-join: a loan meets only later loans of the same work within follow_max_days,
 -- over opinion_history_days of loans, so the cost grows with loans, not with loans squared.
+-- A work is a title and an author, normalised (case, spacing, punctuation), whatever copy or
+-- edition was borrowed.
 with
+
+items as (
+    select * from {{ ref('dim_items') }}
+    where is_book
+),
+
+works as (
+    select
+        item_id,
+        clc_class,
+        md5(
+            regexp_replace(lower(coalesce(title, '')), '[[:space:][:punct:]]+', '', 'g')
+            || '|'
+            || regexp_replace(lower(coalesce(author, '')), '[[:space:][:punct:]]+', '', 'g')
+        ) as work_key
+    from items
+),
 
 books as (
     select
-        user_key,
-        item_id,
-        checkout_at
-    from {{ ref('fct_loans') }}
+        loans.user_key,
+        works.work_key,
+        works.clc_class,
+        loans.checkout_at
+    from {{ ref('fct_loans') }} as loans
+    inner join works on loans.item_id = works.item_id
     where
-        is_book
-        and checkout_at
+        loans.checkout_at
         >= {{ as_of_end() }} - make_interval(days => {{ var('opinion_history_days') }})
 ),
 
@@ -18,12 +38,13 @@ follows as (
     select
         earlier.user_key as leader_key,
         later.user_key as follower_key,
-        earlier.item_id,
+        earlier.work_key,
+        earlier.clc_class,
         extract(epoch from later.checkout_at - earlier.checkout_at) / 86400.0 as lead_days
     from books as earlier
     inner join books as later
         on
-            earlier.item_id = later.item_id
+            earlier.work_key = later.work_key
             and later.checkout_at
             >= earlier.checkout_at + make_interval(days => {{ var('follow_min_days') }})
             and later.checkout_at
@@ -31,13 +52,26 @@ follows as (
             and earlier.user_key <> later.user_key
 ),
 
+-- A work followed twice (two loans after the leader's, or after two of theirs) counts once.
+followed_works as (
+    select
+        leader_key,
+        follower_key,
+        work_key,
+        min(clc_class) as clc_class,
+        min(lead_days) as lead_days
+    from follows
+    group by leader_key, follower_key, work_key
+),
+
 final as (
     select
         leader_key,
         follower_key,
-        count(distinct item_id) as books_followed,
-        round(avg(lead_days)::numeric, 1) as average_lead_days
-    from follows
+        count(*) as books_followed,
+        round(avg(lead_days)::numeric, 1) as average_lead_days,
+        array_remove(array_agg(clc_class order by clc_class), null) as clc_classes
+    from followed_works
     group by leader_key, follower_key
 )
 

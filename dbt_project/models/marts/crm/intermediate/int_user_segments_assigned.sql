@@ -4,6 +4,21 @@ measures as (
     select * from {{ ref('int_user_measures_aggregated') }}
 ),
 
+engagement as (
+    select * from {{ ref('int_user_engagement_ranked') }}
+),
+
+-- The activity window (0) and the one before it (1), side by side.
+current_window as (
+    select * from engagement
+    where window_number = 0
+),
+
+previous_window as (
+    select * from engagement
+    where window_number = 1
+),
+
 -- Loyalty score weights (sum 100): steadiness over months counts most, then loan volume,
 -- presence in the library and taking part in events.
 weights as (
@@ -17,16 +32,20 @@ weights as (
 final as (
     select
         measures.user_key,
+        -- Relative to the peers (int_user_engagement_ranked); leavers are not ranked.
         case
             when
-                measures.loans_in_window >= {{ var('long_term_min_loans') }}
-                and measures.active_months >= {{ var('long_term_min_active_months') }}
+                current_window.engagement >= {{ var('long_term_min_engagement') }}
+                and previous_window.engagement >= {{ var('long_term_min_engagement') }}
+                and current_window.active_months >= {{ var('long_term_min_active_months') }}
                 then 'long_term'
-            when measures.loans_in_window >= {{ var('growth_min_loans') }} then 'growth'
+            when current_window.engagement >= {{ var('growth_min_engagement') }} then 'growth'
             when
                 measures.loans_in_window
                 + measures.visits_in_window
-                + measures.events_attended_in_window > 0
+                + measures.events_attended_in_window
+                + measures.holds_in_window
+                + measures.purchase_requests_in_window > 0
                 then 'short_term'
             else 'inactive'
         end as value_segment,
@@ -47,7 +66,7 @@ final as (
             else 'active'
         end as lifecycle_stage,
         case
-            when measures.book_loans_in_window >= {{ var('long_term_min_loans') }}
+            when measures.book_loans_in_window >= {{ var('avid_reader_min_loans') }}
                 then 'avid_reader'
             when measures.events_attended_in_window >= {{ var('persona_min_events') }}
                 then 'event_goer'
@@ -64,7 +83,7 @@ final as (
             weights.months_weight
             * least(measures.active_months::numeric / {{ var('long_term_min_active_months') }}, 1)
             + weights.loans_weight
-            * least(measures.loans_in_window::numeric / {{ var('long_term_min_loans') }}, 1)
+            * least(measures.loans_in_window::numeric / {{ var('avid_reader_min_loans') }}, 1)
             + weights.visits_weight
             * least(measures.visits_in_window::numeric / {{ var('loyalty_visits_target') }}, 1)
             + weights.events_weight
@@ -74,6 +93,8 @@ final as (
         ) as integer) as loyalty_score
     from measures
     cross join weights
+    left join current_window on measures.user_key = current_window.user_key
+    left join previous_window on measures.user_key = previous_window.user_key
 )
 
 select * from final
