@@ -282,6 +282,7 @@ class _Subjects:
         shared = [w for w in weights if w in read]
         if not shared:
             return None
-        best = max(shared, key=lambda w: weights[w])
+        # The weightiest word, ties to the first in alphabetical order: the same every run.
+        best = min(shared, key=lambda w: (-weights[w], w))
         title = next(t for t in self.loan_titles[user] if best in self._words(t))
         return Reason("shares_subject", {"title": title, "word": best})
