@@ -1,7 +1,7 @@
 -- The segment and stage of every profile as observed on the run's day. A day at or before the
 -- latest one already recorded is history: it yields no rows, so re-running a day never
 -- rewrites the snapshot. The snapshot reads its own table (this), which does not exist yet on
--- the first run.
+-- the first run. Indexed by reader (post hook): a reader's page reads their history.
 {% snapshot user_segments_snapshot %}
 
 {{
@@ -10,6 +10,9 @@
         strategy='check',
         check_cols=['value_segment', 'lifecycle_stage'],
         updated_at='observed_at',
+        post_hook=[
+            "create index if not exists user_segments_snapshot_user_key on {{ this }} (user_key)",
+        ],
     )
 }}
 
