@@ -159,30 +159,29 @@ def test_unknown_patrons_and_items_are_404_and_bad_parameters_422(api):
     assert api.post("/impressions", json=bad).status_code == 422
 
 
-def test_similar_items_are_served_with_their_titles(api, admin):
-    first, second, third = (
-        row[0]
-        for row in admin.execute(
-            "select item_id from portal.items order by item_id limit 3"
-        ).fetchall()
-    )
-    admin.execute(
-        "insert into portal.similar_items values (%s, 1, %s, 0.9, %s, 'test'),"
-        " (%s, 2, %s, 0.5, %s, 'test')",
-        [first, second, NIGHT, first, third, NIGHT],
-    )
-    try:
-        answer = api.get(f"/items/{first}/similar").json()
-        alone = api.get(f"/items/{second}/similar").json()
-    finally:
-        admin.execute("delete from portal.similar_items where model_version = 'test'")
-    assert [(s["rank"], s["item"]["item_id"]) for s in answer["similar"]] == [
-        (1, second),
-        (2, third),
-    ]
-    title = admin.execute("select title from marts.dim_items where item_id = %s", [second])
-    assert answer["similar"][0]["item"]["title"] == title.fetchone()[0]
-    assert alone["similar"] == []
+def test_similar_items_are_the_nights_table_with_their_titles(api, admin):
+    """The night filled portal.similar_items from its model: the API serves those rows, in
+    rank order, with the titles of the marts."""
+    first = admin.execute(
+        "select item_id from portal.similar_items where generated_for = %s"
+        " order by item_id limit 1",
+        [NIGHT],
+    ).fetchone()[0]
+    table = admin.execute(
+        "select s.rank, s.similar_item_id, i.title from portal.similar_items as s"
+        " join marts.dim_items as i on s.similar_item_id = i.item_id"
+        " where s.item_id = %s and s.generated_for = %s order by s.rank",
+        [first, NIGHT],
+    ).fetchall()
+    lonely = admin.execute(
+        "select i.item_id from portal.items as i where not exists (select from"
+        " portal.similar_items as s where s.item_id = i.item_id) order by 1 limit 1"
+    ).fetchone()
+    answer = api.get(f"/items/{first}/similar").json()
+    served = [(s["rank"], s["item"]["item_id"], s["item"]["title"]) for s in answer["similar"]]
+    assert served == table and table
+    if lonely:
+        assert api.get(f"/items/{lonely[0]}/similar").json()["similar"] == []
 
 
 def test_the_portal_role_reads_portal_only_and_cannot_read_back_reports(url):
