@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
 
 from recsys import nightly
 from recsys.candidates import BY_NAME
 from recsys.selection import Rules
+from tests import marts_support
 
 DAY = date(2026, 3, 18)
 # The production blend against the most-borrowed list, on a library of 60 readers: the
@@ -82,23 +82,18 @@ def _library():
 def run(warehouse_url):
     users, items, loans, events, attendance, stages = _library()
     with psycopg.connect(warehouse_url) as conn:
-        conn.execute(MARTS)
-        for table, rows in (
-            ("dim_users", users),
-            ("dim_items", items),
-            ("fct_loans", loans),
-            ("dim_events", events),
-            ("fct_event_attendance", attendance),
-            ("user_profiles", stages),
-        ):
-            marks = sql.SQL(", ").join(sql.SQL("%s") for _ in rows[0])
-            insert = sql.SQL("insert into {} values ({})").format(
-                sql.Identifier("marts", table), marks
-            )
-            conn.cursor().executemany(insert, rows)
-        conn.cursor().executemany(
-            "insert into identity.patron_keys (user_key, patron_id, barcode) values (%s, %s, %s)",
-            [(user, f"P{user}", f"B{user}") for user, _, _ in users],
+        marts_support.fill(
+            conn,
+            MARTS,
+            {
+                "dim_users": users,
+                "dim_items": items,
+                "fct_loans": loans,
+                "dim_events": events,
+                "fct_event_attendance": attendance,
+                "user_profiles": stages,
+            },
+            users,
         )
     result = nightly.run(DAY, "run-1", warehouse_url, SMALL_LIBRARY, CANDIDATES)
     with psycopg.connect(warehouse_url) as conn:
