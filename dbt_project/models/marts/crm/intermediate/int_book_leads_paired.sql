@@ -1,7 +1,7 @@
 -- Bounded self-join: a loan meets only later loans of the same work within follow_max_days,
 -- over opinion_history_days of loans, so the cost grows with loans, not with loans squared.
--- A work is a title and an author, normalised (case, spacing, punctuation), whatever copy or
--- edition was borrowed.
+-- A work is dim_items.work_id: copies with the same title and author (the macro work_key),
+-- whatever copy or edition was borrowed.
 with
 
 items as (
@@ -13,11 +13,7 @@ works as (
     select
         item_id,
         clc_class,
-        md5(
-            regexp_replace(lower(coalesce(title, '')), '[[:space:][:punct:]]+', '', 'g')
-            || '|'
-            || regexp_replace(lower(coalesce(author, '')), '[[:space:][:punct:]]+', '', 'g')
-        ) as work_key
+        work_id as work_key
     from items
 ),
 
