@@ -45,8 +45,7 @@ def _access(args: argparse.Namespace) -> int:
     with db.connect() as conn:
         text = export_json(conn, args.patron_id)
     if args.out:
-        args.out.write_text(text + "\n")
-        args.out.chmod(0o600)
+        config.write_secret(args.out, text)
         print(f"wrote everything held about {args.patron_id} to {args.out}")
     else:
         print(text)
@@ -133,8 +132,7 @@ def _api_token(args: argparse.Namespace) -> int:
             print(f"libcrm: {error}", file=sys.stderr)
             return 2
     if args.out:
-        args.out.write_text(token + "\n")
-        args.out.chmod(0o600)
+        config.write_secret(args.out, token)
         print(f"wrote a new portal API token for {args.client} to {args.out} (mode 0600)")
     else:
         print(f"portal API token for {args.client} (shown once; send as Authorization: Bearer):")

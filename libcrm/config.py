@@ -187,6 +187,16 @@ def pseudonym_key() -> bytes:
     return key
 
 
+def write_secret(path: Path, value: str) -> None:
+    """Write ``value`` to a file only its owner can read (mode 0600 from its creation: a
+    write then a chmod would leave it readable by others in between)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file that existed before keeps its mode through os.open
+    with os.fdopen(descriptor, "w") as out:
+        out.write(value + "\n")
+
+
 def write_key_file(path: Path | None = None) -> Path:
     """Create a random pseudonym key file readable by its owner only, unless one exists (by
     default the demo's key file)."""

@@ -31,13 +31,11 @@ class Intake:
 
 
 def _move(conn, source: str, target: str, moment: str, keys: Mapping[str, str]) -> tuple:
-    last = conn.execute(f"select max(id) from portal.{source}").fetchone()[0]  # noqa: S608
-    if last is None:
-        return 0, 0
+    # One statement takes and deletes the rows: a separate select and delete would delete a
+    # report committed between the two (its id taken earlier) without moving it.
     rows = conn.execute(
-        f"select patron_id, kind, target_id, {moment} from portal.{source} "  # noqa: S608
-        "where id <= %s",
-        [last],
+        f"delete from portal.{source} "  # noqa: S608
+        f"returning patron_id, kind, target_id, {moment}"
     ).fetchall()
     kept = [
         (KINDS[kind], keys[patron], target, at)
@@ -50,7 +48,6 @@ def _move(conn, source: str, target: str, moment: str, keys: Mapping[str, str]) 
             "values (%s, %s, %s, %s) on conflict do nothing",
             kept,
         )
-    conn.execute(f"delete from portal.{source} where id <= %s", [last])  # noqa: S608
     return len(kept), len(rows) - len(kept)
 
 

@@ -50,3 +50,39 @@ def test_reports_move_to_recsys_by_user_key_and_leave_portal(fresh_warehouse_url
     assert intake == feedback.Intake(impressions=2, dismissals=2, dropped=2)
     assert impressions == [("activity", "k2", "E1"), ("resource", "k1", "I1")]
     assert left == (0, 0)
+
+
+class _CommitsBeforeDelete(psycopg.Connection):
+    """A connection that lets another transaction commit just before it deletes the portal's
+    impressions: the interleaving that a portal report in flight during the night meets."""
+
+    other: psycopg.Connection | None = None
+
+    def execute(self, query, params=None, **kwargs):
+        if self.other is not None and str(query).lstrip().startswith(
+            "delete from portal.impressions"
+        ):
+            self.other.commit()
+            self.other = None
+        return super().execute(query, params, **kwargs)
+
+
+def test_a_report_committed_during_the_intake_is_not_lost(fresh_warehouse_url):
+    shown = datetime(2026, 3, 18, 9, 30).astimezone()
+    insert = (
+        "insert into portal.impressions (patron_id, kind, target_id, shown_at)"
+        " values (%s, 'books', %s, %s)"
+    )
+    with (
+        psycopg.connect(fresh_warehouse_url) as in_flight,
+        psycopg.connect(fresh_warehouse_url, autocommit=True) as portal,
+        _CommitsBeforeDelete.connect(fresh_warehouse_url) as conn,
+    ):
+        in_flight.execute(insert, ["P1", "I-slow", shown])  # takes id 1, commits later
+        portal.execute(insert, ["P2", "I-fast", shown])  # id 2, committed
+        conn.other = in_flight
+        feedback.take_in(conn, ELIGIBLE, NIGHT)
+        conn.commit()
+        moved = conn.execute("select target_id from recsys.impressions").fetchall()
+        left = conn.execute("select target_id from portal.impressions").fetchall()
+    assert sorted(moved + left) == [("I-fast",), ("I-slow",)]

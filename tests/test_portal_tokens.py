@@ -4,6 +4,7 @@ revocable, and the demo's kept in a file only its owner reads."""
 from __future__ import annotations
 
 import stat
+import sys
 
 import psycopg
 import pytest
@@ -59,3 +60,20 @@ def test_the_demo_keeps_its_portal_token_in_a_0600_file(configured):
     assert demo_accounts.ensure_portal_token(configured) == path
     assert path.read_text().strip() == token  # run again: the same token
     assert any("portal_token" in line for line in demo_accounts.lines(configured))
+
+
+def test_a_token_written_with_out_is_never_readable_by_others(configured, tmp_path):
+    """The file is 0600 from its creation: when the command sets its mode, nothing but its
+    owner could have read the token before (seen by an audit hook on that chmod)."""
+    out = tmp_path / "opac_token"
+    modes: list[int] = []
+
+    def before_chmod(event, args):
+        if event == "os.chmod" and str(args[0]) == str(out) and out.exists():
+            modes.append(stat.S_IMODE(out.stat().st_mode))
+
+    sys.addaudithook(before_chmod)
+    assert cli.main(["api-token", "--client", "opac", "--out", str(out)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert _client(configured, out.read_text().strip()) == "opac"
+    assert all(mode & 0o077 == 0 for mode in modes), [oct(mode) for mode in modes]

@@ -3,7 +3,6 @@ token, wait in 0600 files."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from libcrm import config, db, settings
@@ -33,17 +32,8 @@ def ensure_admin(url: str) -> Path:
             accounts.set_password(conn, ADMIN, password, "make demo")
         else:
             accounts.create_account(conn, ADMIN, "admin", password, "make demo", "Demo admin")
-    _secret(path, password)
+    config.write_secret(path, password)
     return path
-
-
-def _secret(path: Path, value: str) -> None:
-    """Write ``value`` to a file only its owner can read (mode 0600 from its creation)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as out:
-        out.write(value + "\n")
-    path.chmod(0o600)
 
 
 def token_file() -> Path:
@@ -58,7 +48,7 @@ def ensure_portal_token(url: str) -> Path:
         live = any(c.client == PORTAL_CLIENT and c.revoked_at is None for c in tokens.clients(conn))
         if live and path.exists():
             return path
-        _secret(path, tokens.issue(conn, PORTAL_CLIENT))
+        config.write_secret(path, tokens.issue(conn, PORTAL_CLIENT))
     return path
 
 
