@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["LIBCRM_PSEUDONYM_KEY"] = os.urandom(32).hex()
         os.environ["DBT_TARGET_PATH"] = str(Path(folder) / "target")
         os.environ["DBT_LOG_PATH"] = str(Path(folder) / "logs")
-        os.environ.setdefault("DBT_QUIET", "true")
+        os.environ["DBT_QUIET"] = "true"
         for profile in profiles:
             outcome = run_profile(args.admin_url, profile, args.scale, Path(folder))
             print("\n".join(outcome.lines()), flush=True)
