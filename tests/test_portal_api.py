@@ -66,16 +66,28 @@ def patron(admin):
     ).fetchone()[0]
 
 
-@pytest.mark.parametrize("path", ["/publication", "/patrons/P1/recommendations"])
-def test_without_a_live_token_every_endpoint_answers_401_with_a_challenge(base, url, path):
+ENDPOINTS = [
+    ("GET", "/publication"),
+    ("GET", "/patrons/P1/recommendations"),
+    ("GET", "/items/I1/similar"),
+    ("POST", "/impressions"),
+    ("POST", "/dismissals"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_without_a_live_token_every_endpoint_answers_401_with_a_challenge(base, url, method, path):
     with psycopg.connect(url) as conn:
-        revoked = tokens.issue(conn, "revoked-client")
-        tokens.revoke(conn, "revoked-client")
+        name = f"revoked-{ENDPOINTS.index((method, path))}"
+        revoked = tokens.issue(conn, name)
+        tokens.revoke(conn, name)
     for headers in ({}, {"Authorization": "Bearer lcrm_wrong"}, {"Authorization": revoked}):
-        answer = httpx.get(f"{base}/api/v1{path}", headers=headers)
+        answer = httpx.request(method, f"{base}/api/v1{path}", headers=headers, json={})
         assert answer.status_code == 401, headers
         assert answer.headers["www-authenticate"].startswith("Bearer")
-    answer = httpx.get(f"{base}/api/v1{path}", headers={"Authorization": f"Bearer {revoked}"})
+    answer = httpx.request(
+        method, f"{base}/api/v1{path}", headers={"Authorization": f"Bearer {revoked}"}, json={}
+    )
     assert answer.status_code == 401
     assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 

@@ -71,16 +71,21 @@ async def _all(conn: psycopg.AsyncConnection, query: str, values=None):
     return await (await conn.execute(query, values)).fetchall()
 
 
-async def client(
-    conn: Connection,
+def presented(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:
-    """The client of a live token, else 401 with the challenge RFC 6750 asks for."""
+    """The bearer token sent, else 401 with the challenge RFC 6750 asks for; checked before a
+    connection is taken, so requests without a token cannot hold the pool."""
     if credentials is None:
         raise HTTPException(
             401, "send Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
         )
-    found = await _one(conn, tokens.CLIENT_OF, [tokens.digest(credentials.credentials)])
+    return credentials.credentials
+
+
+async def client(token: Annotated[str, Depends(presented)], conn: Connection) -> str:
+    """The client of a live token, else 401."""
+    found = await _one(conn, tokens.CLIENT_OF, [tokens.digest(token)])
     if found is None:
         raise HTTPException(
             401,
@@ -102,7 +107,7 @@ async def _served(conn: psycopg.AsyncConnection) -> tuple:
     return row
 
 
-async def publication(conn: Connection, _client: Client) -> models.Publication:
+async def publication(_client: Client, conn: Connection) -> models.Publication:
     """The night now served: its day, when it was published and the model versions."""
     night, at, version, activities, counts = await _served(conn)
     return models.Publication(
@@ -135,8 +140,8 @@ def _event(lang: str, event_id, title, category, starts_at, ends_at, place) -> m
 
 
 async def recommendations(
-    conn: Connection,
     _client: Client,
+    conn: Connection,
     patron_id: PatronId,
     kind: Annotated[models.Kind, Query(description="books or events")] = "books",
     lang: Annotated[models.Language, Query(description="language of the reasons")] = "zh",
@@ -171,7 +176,7 @@ async def recommendations(
     )
 
 
-async def similar(conn: Connection, _client: Client, item_id: ItemId) -> models.SimilarItems:
+async def similar(_client: Client, conn: Connection, item_id: ItemId) -> models.SimilarItems:
     """The works most like an item by the served night's model, most similar first."""
     night = await _served(conn)
     if not (await _one(conn, queries.KNOWN_ITEM, {"item": item_id}))[0]:
@@ -195,7 +200,7 @@ async def _known_patron(conn: psycopg.AsyncConnection, patron_id: str) -> None:
 
 
 async def impressions(
-    conn: Connection, _client: Client, shown: models.Impression
+    _client: Client, conn: Connection, shown: models.Impression
 ) -> models.Received:
     """Record what the portal showed a patron (the uptake counts shown against not shown)."""
     await _known_patron(conn, shown.patron_id)
@@ -207,7 +212,7 @@ async def impressions(
 
 
 async def dismissals(
-    conn: Connection, _client: Client, dismissal: models.Dismissal
+    _client: Client, conn: Connection, dismissal: models.Dismissal
 ) -> models.Received:
     """Record that a patron is not interested: from the next night on it is never recommended
     to them again."""
