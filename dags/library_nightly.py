@@ -11,7 +11,8 @@ One run per day; the data interval is that day. Stages, in order:
 4. **validate marts**: a critical failure stops the run before anything is published;
 5. **recommend**: record the members of the workspace's audiences for the night and measure
    the launched campaigns (libcrm.crm); evaluate ALS against popularity, train, and publish
-   `portal.resource_recommendations` and `portal.activity_recommendations` in one transaction;
+   `portal.resource_recommendations` and `portal.activity_recommendations` in one transaction,
+   with the night's row of `portal.publication`, and update the Asset `portal_publication`;
    alongside, **apply retention**: old circulation records lose their patron link and old
    gate passages are deleted (docs/privacy.md);
 6. **report**: the librarians' HTML report of the night (segments, leaderboards, opinion
@@ -29,8 +30,13 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import Asset, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
+
+# Updated when recommend publishes a night to the portal: `portal.publication` has its row.
+# The event's extra says which night, when, and whether it was published (a re-run of a night
+# older than the one served publishes nothing).
+PORTAL_PUBLICATION = Asset(uri="libcrm://warehouse/portal/publication", name="portal_publication")
 
 
 def _record_failure(context):
@@ -61,8 +67,10 @@ DEFAULT_ARGS = {
 }
 
 
-def nightly_task(function):
+def nightly_task(function=None, **task_arguments):
     """``@task``, except that an error a retry cannot fix fails the task at once."""
+    if function is None:
+        return functools.partial(nightly_task, **task_arguments)
 
     @functools.wraps(function)
     def run(*args, **kwargs):
@@ -75,7 +83,7 @@ def nightly_task(function):
         except permanent_errors() as error:
             raise AirflowFailException(f"{error} (not retried: a retry cannot fix this)") from error
 
-    return task(run)
+    return task(**task_arguments)(run)
 
 
 def _data_date():
@@ -115,13 +123,15 @@ def transform() -> dict:
     return pipeline.build_marts(data_date, run_id, log_url)
 
 
-@nightly_task
+@nightly_task(outlets=[PORTAL_PUBLICATION])
 def recommend() -> dict:
-    """Evaluate, train and publish the portal's recommendations."""
+    """Evaluate, train and publish the portal's recommendations; announce the publication."""
     from libcrm import pipeline
 
     data_date, run_id = _data_date()
-    return pipeline.recommend(data_date, run_id)
+    summary = pipeline.recommend(data_date, run_id)
+    get_current_context()["outlet_events"][PORTAL_PUBLICATION].extra = summary["publication"]
+    return summary
 
 
 @nightly_task

@@ -72,11 +72,15 @@ def _serve(args: argparse.Namespace) -> int:
     # Imported here: the web stack is not loaded for the other commands.
     import uvicorn
 
-    from libcrm.workspace.app import create_app
+    from libcrm.server import create_app
 
     configured = settings.load()
     host, port = configured.workspace_host, configured.workspace_port
-    print(f"libcrm workspace on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    print(
+        f"libcrm workspace on http://{host}:{port}/, portal API on http://{host}:{port}/api/v1/"
+        " (Ctrl-C stops it)",
+        flush=True,
+    )
     uvicorn.run(create_app(), host=host, port=port, log_level="warning", proxy_headers=False)
     return 0
 
@@ -103,6 +107,41 @@ def _account(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_token(args: argparse.Namespace) -> int:
+    from libcrm.api import tokens
+
+    with db.connect() as conn:
+        try:
+            if args.list:
+                for client in tokens.clients(conn):
+                    state = (
+                        f"revoked {client.revoked_at:%Y-%m-%d %H:%M}"
+                        if client.revoked_at
+                        else "live"
+                    )
+                    print(f"{client.client}\tcreated {client.created_at:%Y-%m-%d %H:%M}\t{state}")
+                return 0
+            if not args.client:
+                print("libcrm: api-token needs --client NAME (or --list)", file=sys.stderr)
+                return 2
+            if args.revoke:
+                tokens.revoke(conn, args.client)
+                print(f"revoked the portal API token of {args.client}")
+                return 0
+            token = tokens.issue(conn, args.client)
+        except tokens.TokenError as error:
+            print(f"libcrm: {error}", file=sys.stderr)
+            return 2
+    if args.out:
+        args.out.write_text(token + "\n")
+        args.out.chmod(0o600)
+        print(f"wrote a new portal API token for {args.client} to {args.out} (mode 0600)")
+    else:
+        print(f"portal API token for {args.client} (shown once; send as Authorization: Bearer):")
+        print(token)
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     return bench.run(args.scales.split(","))
 
@@ -111,6 +150,12 @@ def _bench_workspace(args: argparse.Namespace) -> int:
     from libcrm.tooling import bench_workspace
 
     return bench_workspace.run(args.scale, args.rounds)
+
+
+def _bench_api(args: argparse.Namespace) -> int:
+    from libcrm.tooling import bench_api
+
+    return bench_api.run(args.scale, args.rate, args.seconds, args.base)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     pages.add_argument("--scale", default="small", help="the library's scale, for the record")
     pages.add_argument("--rounds", type=int, default=30)
     pages.set_defaults(handler=_bench_workspace)
+    load = commands.add_parser(
+        "bench-api", help="the portal API's recommendations endpoint at a fixed rate (p50-p99)"
+    )
+    load.add_argument("--scale", default="small", help="the library's scale, for the record")
+    load.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    load.add_argument("--seconds", type=float, default=60.0)
+    load.add_argument("--base", help="an API server already running (default: start one)")
+    load.set_defaults(handler=_bench_api)
     access = commands.add_parser("access", help="export everything held about one patron (JSON)")
     access.add_argument("--patron-id", required=True)
     access.add_argument("--out", type=config.Path, help="file to write (mode 0600); else stdout")
@@ -149,7 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("--old-key-file", type=config.Path, required=True)
     rotate.add_argument("--new-key-file", type=config.Path, required=True)
     rotate.set_defaults(handler=_rotate_key)
-    serve = commands.add_parser("serve", help="serve the librarians' workspace")
+    api_token = commands.add_parser(
+        "api-token", help="make (or revoke, list) a portal API client's token"
+    )
+    api_token.add_argument("--client", help="the client's name, e.g. portal")
+    api_token.add_argument("--revoke", action="store_true", help="refuse the client's token")
+    api_token.add_argument("--list", action="store_true", help="list the clients")
+    api_token.add_argument(
+        "--out", type=config.Path, help="write the token to this file (mode 0600), not stdout"
+    )
+    api_token.set_defaults(handler=_api_token)
+    serve = commands.add_parser("serve", help="serve the librarians' workspace and the portal API")
     serve.set_defaults(handler=_serve)
     account = commands.add_parser("account", help="create a workspace account")
     account.add_argument("--username", required=True)

@@ -132,6 +132,7 @@ def recommend(data_date: date, run_id: str) -> dict:
     log.info("%s", workspace)
     result = nightly.run(data_date, run_id)
     summary = asdict(result) | {"workspace": asdict(workspace)}
+    summary["publication"] = _publication(data_date, result)
     log.info("%s", result.gate)
     if not result.published:
         return summary  # the publication logged why the portal was kept
@@ -145,6 +146,17 @@ def recommend(data_date: date, run_id: str) -> dict:
         result.activity_model_version,
     )
     return summary
+
+
+def _publication(data_date: date, result) -> dict:
+    """What the portal publication Asset's event says: the night, and whether it is served."""
+    return {
+        "generated_for": data_date.isoformat(),
+        "published": result.published,
+        "published_at": result.published_at,
+        "model_version": result.model_version,
+        "kept": result.portal_kept,
+    }
 
 
 def apply_retention(data_date: date) -> dict:

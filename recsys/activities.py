@@ -18,6 +18,8 @@ import jieba
 import numpy as np
 import psycopg
 
+from recsys.reasons import Reason
+
 # Events per patron on the portal.
 ACTIVITY_N = 5
 # Weights of the three signals, each in [0, 1]: a full subject match with the patron's loans
@@ -108,22 +110,20 @@ def words(title: str) -> set[str]:
     return found
 
 
-def _plural(category: str, count: int) -> str:
-    label = category.replace("_", "-")
-    return f"a {label} event" if count == 1 else f"{count} {label} events"
-
-
 def recommend_events(
     data: EventData,
     users: list[str],
     departments: dict[str, str],
     loan_titles: dict[str, list[str]],
     n: int = ACTIVITY_N,
+    dismissed: dict[str, set[str]] | None = None,
 ) -> list[tuple]:
-    """Rank the open events for each user; rows ``(user_key, rank, event_id, score, reason)``.
+    """Rank the open events for each user; rows ``(user_key, rank, event_id, score, reason)``
+    with a :class:`~recsys.reasons.Reason`.
 
     ``loan_titles`` holds the titles each user borrowed (for the subject overlap and its
-    explanation). Users never get an event they registered for. Each signal is scored for all
+    explanation). Users never get an event they registered for, nor one they ``dismissed``
+    on the portal (``user_key -> event ids``). Each signal is scored for all
     users and events at once; ties go to the smaller event id.
     """
     if not data.upcoming or not users:
@@ -136,7 +136,8 @@ def recommend_events(
     scores = category + topic + department
     index = {event.event_id: column for column, event in enumerate(events)}
     for row, user in enumerate(users):
-        taken = [index[event] for event in data.registered.get(user, ()) if event in index]
+        refused = data.registered.get(user, set()) | (dismissed or {}).get(user, set())
+        taken = [index[event] for event in refused if event in index]
         scores[row, taken] = -np.inf
     order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
     rows = []
@@ -157,14 +158,15 @@ def recommend_events(
     return rows
 
 
-def _habit_reason(event: Event, own: Counter, signed_up: int, department: str) -> str:
+def _habit_reason(event: Event, own: Counter, signed_up: int, department: str) -> Reason:
     """The reason for an event without a shared subject, most specific first."""
     if own[event.category]:
-        return f"you attended {_plural(event.category, own[event.category])}"
+        return Reason(
+            "attended_category", {"category": event.category, "count": own[event.category]}
+        )
     if signed_up:
-        readers = "a reader" if signed_up == 1 else f"{signed_up} readers"
-        return f"{readers} from your department ({department}) signed up"
-    return f"a {event.category.replace('_', '-')} event with seats left"
+        return Reason("department_signed_up", {"department": department, "count": signed_up})
+    return Reason("seats_left", {"category": event.category})
 
 
 def _category_term(
@@ -272,14 +274,15 @@ class _Subjects:
                 share[column_of[word], column] = weight / total
         return TOPIC_WEIGHT * (read @ share)
 
-    def reason(self, user: str, column: int) -> str | None:
-        """ "on a subject you read: 《title》", naming the patron's first title with the event's
-        weightiest shared word."""
+    def reason(self, user: str, column: int) -> Reason | None:
+        """A shared subject, naming the patron's first title with the event's weightiest
+        shared word (and the word)."""
         weights = self.weights[column]
         read = {w for title in self.loan_titles.get(user, ()) for w in self._words(title)}
         shared = [w for w in weights if w in read]
         if not shared:
             return None
-        best = max(shared, key=lambda w: weights[w])
+        # The weightiest word, ties to the first in alphabetical order: the same every run.
+        best = min(shared, key=lambda w: (-weights[w], w))
         title = next(t for t in self.loan_titles[user] if best in self._words(t))
-        return f"on a subject you read: 《{title}》"
+        return Reason("shares_subject", {"title": title, "word": best})

@@ -10,21 +10,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from psycopg.types.json import Jsonb
+
 from libcrm import config, db, settings
-from recsys import activities, choosing, resources, similar
+from recsys import activities, choosing, feedback, resources, similar
 from recsys.candidates import BASELINE, BY_NAME, CANDIDATES, Candidate
 from recsys.evaluate import Metrics
-from recsys.publish import Replacement, replace_all
+from recsys.publish import Night, Replacement, replace_all
 from recsys.selection import DEFAULT_RULES, Rules
 from recsys.warehouse import loan_titles, read_catalogue
 
 log = logging.getLogger(__name__)
+REASON_COLUMNS = ("reason", "reason_code", "reason_params")
 RESOURCE_COLUMNS = (
     "patron_id",
     "rank",
     "item_id",
     "score",
-    "reason",
+    *REASON_COLUMNS,
     "generated_for",
     "model_version",
 )
@@ -34,9 +37,32 @@ ACTIVITY_COLUMNS = (
     "rank",
     "event_id",
     "score",
-    "reason",
+    *REASON_COLUMNS,
     "generated_for",
     "model_version",
+)
+# What the portal shows beside a recommendation, published with it (the portal reads only
+# portal): every item of the catalogue and every event.
+ITEMS = (
+    ("portal", "items"),
+    ("item_id", "title", "author", "call_number", "clc_class", "generated_for"),
+    "select item_id, title, author, call_number, clc_class, %(night)s::date"
+    " from marts.dim_items where title is not null",
+)
+EVENTS = (
+    ("portal", "events"),
+    (
+        "event_id",
+        "title",
+        "category",
+        "starts_at",
+        "ends_at",
+        "place",
+        "seats_left",
+        "generated_for",
+    ),
+    "select event_id, title, category, starts_at, ends_at, location, seats_left,"
+    " %(night)s::date from marts.dim_events where title is not null",
 )
 
 
@@ -64,6 +90,7 @@ class NightlyResult:
     # older day); ``portal_kept`` then says why.
     published: bool = True
     portal_kept: str = ""
+    published_at: str | None = None  # portal.publication's, ISO 8601
     # Wall seconds per step, for the benchmark: read, evaluate, books_matrix, books_train,
     # books_recommend_all, similar, events, publish.
     seconds: dict[str, float] = field(default_factory=dict)
@@ -71,16 +98,31 @@ class NightlyResult:
 
 def _portal(rows, patrons, data_date, version):
     return [
-        (patrons[user], rank, target, score, reason, data_date, version)
+        (
+            patrons[user],
+            rank,
+            target,
+            score,
+            reason.english,
+            reason.code,
+            Jsonb(reason.params),
+            data_date,
+            version,
+        )
         for user, rank, target, score, reason in rows
     ]
 
 
 def _log(kind, rows, data_date, version):
     return [
-        (kind, user, rank, target, score, data_date, version)
+        (kind, user, rank, target, score, data_date, version, reason.code, Jsonb(reason.params))
         for user, rank, target, score, reason in rows
     ]
+
+
+def _details(conn, spec, data_date) -> Replacement:
+    table, columns, query = spec
+    return Replacement(table, columns, conn.execute(query, {"night": data_date}).fetchall())
 
 
 class _Stopwatch:
@@ -121,14 +163,22 @@ def run(
             "recommender for %s: %s", data_date, choice.reason
         )
         clock.lap("evaluate")
-        books = resources.recommend(catalogue, data_date, BY_NAME[choice.name])
+        intake = feedback.take_in(conn, catalogue.patrons, data_date)
+        log.info("from the portal: %s", intake)
+        books = resources.recommend(
+            catalogue, data_date, BY_NAME[choice.name], feedback.dismissed(conn, "resource")
+        )
         clock.lap_parts("books", books.seconds)
         similar_rows = similar.for_night(books.model, choice.name, books.axes, catalogue, data_date)
         clock.lap("similar")
         events = activities.read_events(conn, catalogue.departments)
         eligible = sorted(catalogue.patrons)
         event_rows = activities.recommend_events(
-            events, eligible, catalogue.departments, loan_titles(catalogue)
+            events,
+            eligible,
+            catalogue.departments,
+            loan_titles(catalogue),
+            dismissed=feedback.dismissed(conn, "activity"),
         )
         event_version = f"activities-{data_date:%Y%m%d}"
         clock.lap("events")
@@ -146,10 +196,13 @@ def run(
                     _portal(event_rows, catalogue.patrons, data_date, event_version),
                 ),
                 Replacement(SIMILAR_TABLE, similar.COLUMNS, similar_rows),
+                _details(conn, ITEMS, data_date),
+                _details(conn, EVENTS, data_date),
             ],
             _log("resource", books.rows, data_date, books.version)
             + _log("activity", event_rows, data_date, event_version),
             data_date,
+            Night(data_date, books.version, event_version),
         )
         written, events_written = publication.rows_written[:2]
         cutoff = split.cutoff.astype(object).date()
@@ -173,5 +226,6 @@ def run(
         candidates={s.name: (s.metrics.ndcg_at_10, s.ci_low, s.ci_high) for s in choice.scores},
         published=publication.published,
         portal_kept=publication.reason,
+        published_at=publication.published_at,
         seconds=clock.laps,
     )

@@ -9,6 +9,7 @@ from datetime import date
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,17 @@ log = logging.getLogger(__name__)
 # (an arbitrary constant: the ASCII of "LCRMPUB").
 PUBLICATION_LOCK = 0x4C43524D505542
 LOG_TABLE = ("recsys", "recommendation_log")
-LOG_COLUMNS = ("kind", "user_key", "rank", "target_id", "score", "generated_for", "model_version")
+LOG_COLUMNS = (
+    "kind",
+    "user_key",
+    "rank",
+    "target_id",
+    "score",
+    "generated_for",
+    "model_version",
+    "reason_code",
+    "reason_params",
+)
 # History kept for the uptake mart: far longer than its window, short enough to stay small.
 LOG_RETENTION_DAYS = 180
 
@@ -39,6 +50,17 @@ class Publication:
     # The night the portal served before this publication (None: nothing dated yet).
     served_before: date | None = None
     reason: str = ""
+    # When the night's row of portal.publication says it was published (ISO 8601).
+    published_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Night:
+    """The published night's record (``portal.publication``): its day and model versions."""
+
+    generated_for: date
+    model_version: str
+    activity_model_version: str | None = None
 
 
 def _copy(conn: psycopg.Connection, table: tuple[str, str], columns, rows) -> int:
@@ -72,18 +94,39 @@ def _served_night(conn: psycopg.Connection, replacements: Sequence[Replacement])
     return max((night for night in nights if night is not None), default=None)
 
 
+def _record(conn: psycopg.Connection, night: Night, replacements, written) -> str:
+    """The night's row of ``portal.publication``, last in the transaction: the portal sees it
+    exactly when it sees the tables it describes."""
+    counts = {".".join(r.table): rows for r, rows in zip(replacements, written, strict=True)}
+    return (
+        conn.execute(
+            "insert into portal.publication (generated_for, published_at, model_version,"
+            " activity_model_version, row_counts) values (%s, clock_timestamp(), %s, %s, %s)"
+            " on conflict (generated_for) do update set published_at = excluded.published_at,"
+            " model_version = excluded.model_version,"
+            " activity_model_version = excluded.activity_model_version,"
+            " row_counts = excluded.row_counts returning published_at",
+            [night.generated_for, night.model_version, night.activity_model_version, Jsonb(counts)],
+        )
+        .fetchone()[0]
+        .isoformat()
+    )
+
+
 def replace_all(
     conn: psycopg.Connection,
     replacements: Sequence[Replacement],
     log_rows: Iterable[Sequence] = (),
     generated_for: date | None = None,
+    night: Night | None = None,
 ) -> Publication:
     """Replace every table's rows and the day's history in one transaction.
 
     Readers keep seeing the previous sets until the commit and the whole new sets after it
     (PostgreSQL MVCC), never a partial or empty table, nor one table new and the other old.
     ``log_rows`` (``LOG_COLUMNS``) replace the history of ``generated_for``; history older than
-    ``LOG_RETENTION_DAYS`` is dropped.
+    ``LOG_RETENTION_DAYS`` is dropped. With a ``night``, its row of ``portal.publication``
+    (rows written per table) is written in the same transaction.
 
     Publications take turns (an advisory lock): one that starts while another runs waits for
     its commit, then replaces what it committed. A publication for a night older than the one
@@ -113,4 +156,5 @@ def replace_all(
                 [generated_for, generated_for, LOG_RETENTION_DAYS],
             )
             _copy(conn, LOG_TABLE, LOG_COLUMNS, log_rows)
-    return Publication(written, True, served)
+        published_at = None if night is None else _record(conn, night, replacements, written)
+    return Publication(written, True, served, published_at=published_at)

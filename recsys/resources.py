@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
+from scipy import sparse
 
 from recsys import interactions
 from recsys.candidates import (
@@ -22,6 +24,7 @@ from recsys.candidates import (
 from recsys.evaluate import K, recommend_all
 from recsys.interactions import Weighting
 from recsys.models import GroupPopularity
+from recsys.reasons import Reason
 from recsys.rerank import Diversified
 from recsys.validation import WINDOWS_DAYS, Log, Split
 from recsys.warehouse import Catalogue
@@ -32,9 +35,8 @@ __all__ = ["CLASS_CAP", "DEPARTMENT_WEIGHT", "MIN_HISTORY"]
 HOLDOUT_DAYS = WINDOWS_DAYS[0]
 
 _MIDNIGHT = datetime.min.time()
-POPULAR_REASON = "among the books most borrowed lately"
-DEPARTMENT_REASON = "popular in your department ({department}) lately"
-CLASS_REASON = "among the books most borrowed in the subjects you read"
+POPULAR_REASON = Reason("popular")
+CLASS_REASON = Reason("popular_in_subjects")
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,8 @@ def validation_end(data_date: date) -> datetime:
 
 @dataclass(frozen=True)
 class Published:
-    """Rows ``(user_key, rank, item_id, score, reason)`` and who got what kind of list;
-    ``item_id`` is the copy of each work the portal is given.
+    """Rows ``(user_key, rank, item_id, score, reason)`` (a :class:`Reason`) and who got
+    what kind of list; ``item_id`` is the copy of each work the portal is given.
 
     ``seconds`` holds the wall time of each step: ``matrix`` (build the training matrix and
     exclusions), ``train`` (fit the model) and ``recommend_all`` (rank, filter, cap and
@@ -138,20 +140,56 @@ def production_axes(
     return training_axes(catalogue, until, users, items, weighting), eligible
 
 
-def _fixed(text: str):
-    return lambda ids, valid: np.full(ids.shape, text, dtype=object)
+def _fixed(reason: Reason):
+    return lambda ids, valid: np.full(ids.shape, reason, dtype=object)
 
 
-def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Published:
+def _as_works(dismissed: Mapping[str, set[str]], work_of: Mapping[str, str]):
+    """``user_key -> works`` of the copies each reader dismissed."""
+    return {user: {work_of.get(item, item) for item in items} for user, items in dismissed.items()}
+
+
+def _dismissed_matrix(data: interactions.Interactions, dismissed: Mapping[str, set[str]]):
+    """Users × items: what each reader dismissed on the portal, on the matrix axes."""
+    user_row = {user: row for row, user in enumerate(data.users)}
+    item_column = {item: column for column, item in enumerate(data.items)}
+    pairs = [
+        (user_row[user], item_column[item])
+        for user, items in dismissed.items()
+        if user in user_row
+        for item in items
+        if item in item_column
+    ]
+    if not pairs:
+        return sparse.csr_matrix(data.matrix.shape, dtype=bool)
+    rows, columns = np.array(pairs, dtype=np.int64).T
+    return sparse.csr_matrix(
+        (np.ones(len(rows), dtype=bool), (rows, columns)), shape=data.matrix.shape
+    )
+
+
+def recommend(
+    catalogue: Catalogue,
+    data_date: date,
+    candidate: Candidate,
+    dismissed: Mapping[str, set[str]] | None = None,
+) -> Published:
     """Train ``candidate`` on everything up to the end of ``data_date`` and rank books for
     eligible users: a popularity candidate for everyone, a personal one for readers with
-    ``MIN_HISTORY`` books (the others get their department's popular books)."""
+    ``MIN_HISTORY`` books (the others get their department's popular books). Books a reader
+    ``dismissed`` (``user_key -> item ids``), and their other copies, are never ranked."""
     started = time.perf_counter()
     seconds: dict[str, float] = {}
     axes, eligible = production_axes(catalogue, data_date, candidate.weighting)
     data = axes.data
     seen = (data.matrix > 0).tocsr()  # works: a reader had some copy of each
     shown = np.array([catalogue.shown_copies.get(work, work) for work in data.items], dtype=str)
+    # A dismissed copy refuses its work: the portal is never shown another copy of it.
+    refused = (
+        seen + _dismissed_matrix(data, _as_works(dismissed, catalogue.work_of))
+        if dismissed
+        else seen
+    )
     history = np.diff(seen.indptr)
     rows = np.flatnonzero(np.isin(data.users, eligible))
     everyone = candidate.audience == EVERYONE
@@ -163,8 +201,8 @@ def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Pu
     model = None
 
     def emit(model, chosen, reasons):
-        """Append the rows of ``chosen`` users; ``reasons(ids, valid)`` gives a text per slot."""
-        ids, scores = recommend_all(model, chosen, K, seen, axes.blocked)
+        """Append the rows of ``chosen`` users; ``reasons(ids, valid)`` gives a reason per slot."""
+        ids, scores = recommend_all(model, chosen, K, refused, axes.blocked)
         valid = np.isfinite(scores)
         users = np.broadcast_to(data.users[chosen][:, None], ids.shape)[valid]
         ranks = np.cumsum(valid, axis=1)[valid]
@@ -180,10 +218,10 @@ def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Pu
             )
         )
 
-    department_reasons = np.array(
-        [DEPARTMENT_REASON.format(department=name) for name in axes.departments] + [POPULAR_REASON],
-        dtype=object,
-    )
+    department_reasons = np.empty(len(axes.departments) + 1, dtype=object)
+    department_reasons[:] = [
+        Reason("popular_in_department", {"department": name}) for name in axes.departments
+    ] + [POPULAR_REASON]
 
     def popular_in_department(users):
         def reasons(ids, valid):
@@ -218,13 +256,11 @@ def recommend(catalogue: Catalogue, data_date: date, candidate: Candidate) -> Pu
         trained = time.perf_counter()
         model = build(candidate, axes.user_groups, axes.item_classes).fit(data.matrix)
         seconds["train"] = time.perf_counter() - trained
-        because = np.array(
-            [
-                f"because you borrowed 《{catalogue.item_titles.get(item, item)}》"
-                for item in data.items
-            ],
-            dtype=object,
-        )
+        because = np.empty(len(data.items), dtype=object)
+        because[:] = [
+            Reason("borrowed_similar", {"title": catalogue.item_titles.get(item, item)})
+            for item in data.items
+        ]
 
         def closest_loan(ids, valid):
             return because[model.contributing_histories(ids, valid, data.matrix[personal])]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from recsys.activities import Event, EventData, recommend_events
+from recsys.reasons import Reason
 
 CLUB = Event("E1", "Reading club: Wolf Totem", "reading_club")
 TALK = Event("E2", "Lecture: New directions in Quantum Optics", "lecture")
@@ -25,7 +26,8 @@ def _data(registrants=None, interest=None):
 def test_past_attendance_ranks_the_new_club_first_and_says_so():
     rows = recommend_events(_data(), ["reader"], DEPARTMENTS, {})
     assert rows[0][:3] == ("reader", 1, "E1")
-    assert rows[0][4] == "you attended 3 reading-club events"
+    assert rows[0][4] == Reason("attended_category", {"category": "reading_club", "count": 3})
+    assert rows[0][4].english == "you attended 3 events of this kind (Reading club)"
     assert [row[1] for row in rows] == [1, 2, 3]
 
 
@@ -33,7 +35,7 @@ def test_a_newcomer_inherits_the_departments_taste_for_a_brand_new_event():
     departments = DEPARTMENTS | {"veteran": "Literature"}
     rows = recommend_events(_data(), ["newcomer"], departments, {})
     assert rows[0][2] == "E1"  # the department's readers go to reading clubs
-    assert rows[0][4] == "a reading-club event with seats left"
+    assert rows[0][4] == Reason("seats_left", {"category": "reading_club"})
 
 
 def test_subject_overlap_with_loans_is_ranked_and_explained():
@@ -43,7 +45,10 @@ def test_subject_overlap_with_loans_is_ranked_and_explained():
     }
     rows = recommend_events(_data(), ["physicist"], DEPARTMENTS, titles)
     assert rows[0][2] == "E2"
-    assert rows[0][4] == "on a subject you read: 《Quantum Optics for Beginners》"
+    assert rows[0][4] == Reason(
+        "shares_subject", {"title": "Quantum Optics for Beginners", "word": "optics"}
+    )
+    assert rows[0][4].english == "on a subject you read: 《Quantum Optics for Beginners》"
 
 
 def test_department_sign_ups_explain_an_event_and_registered_events_are_skipped():
@@ -52,7 +57,7 @@ def test_department_sign_ups_explain_an_event_and_registered_events_are_skipped(
     rows = recommend_events(data, ["physicist", "veteran"], DEPARTMENTS, {}, n=3)
     physicist = [row for row in rows if row[0] == "physicist"]
     assert physicist[0][2] == "E3"
-    assert physicist[0][4] == "4 readers from your department (Physics) signed up"
+    assert physicist[0][4].english == "4 readers from your department (Physics) signed up"
     assert "E1" not in {row[2] for row in rows if row[0] == "veteran"}
 
 

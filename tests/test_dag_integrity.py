@@ -72,3 +72,12 @@ def test_every_task_fails_at_once_on_a_configuration_error(dagbag, monkeypatch):
             pytest.raises(AirflowFailException, match="LIBCRM_DATABASE_URL .*not retried"),
         ):
             task.python_callable(*task.op_args, **task.op_kwargs)
+
+
+def test_recommend_announces_the_portal_publication_as_an_asset(dagbag):
+    from airflow.sdk import Asset
+
+    outlets = dagbag.dags["library_nightly"].get_task("recommend").outlets
+    assert [(o.name, o.uri) for o in outlets if isinstance(o, Asset)] == [
+        ("portal_publication", "libcrm://warehouse/portal/publication")
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import date
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -44,6 +45,30 @@ def _portal(url):
             "select patron_id, rank, item_id, score, reason, generated_for, model_version "
             "from portal.resource_recommendations order by patron_id, rank"
         ).fetchall()
+
+
+def test_the_night_is_announced_by_the_portal_publication_asset(nightly):
+    import sqlite3
+
+    metadata = Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+    with sqlite3.connect(metadata) as airflow:
+        extras = [
+            json.loads(extra)
+            for (extra,) in airflow.execute(
+                "select event.extra from asset_event as event"
+                " inner join asset on event.asset_id = asset.id"
+                " where asset.name = 'portal_publication'"
+            )
+        ]
+    with psycopg.connect(nightly["url"]) as conn:
+        published_at, version = conn.execute(
+            "select published_at, model_version from portal.publication where generated_for = %s",
+            [FIRST_DAY],
+        ).fetchone()
+    announced = [e for e in extras if e["generated_for"] == FIRST_DAY.isoformat()]
+    assert announced and announced[0]["published"] is True
+    assert announced[0]["published_at"] == published_at.isoformat()
+    assert announced[0]["model_version"] == version
 
 
 def test_most_patrons_get_recommendations_for_known_patrons(nightly):

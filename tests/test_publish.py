@@ -10,11 +10,13 @@ from datetime import date, timedelta
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from recsys.nightly import ACTIVITY_COLUMNS, RESOURCE_COLUMNS
-from recsys.publish import LOG_RETENTION_DAYS, Replacement, replace_all
+from recsys.publish import LOG_RETENTION_DAYS, Night, Replacement, replace_all
 
 DAY = date(2026, 3, 18)
+WHY = ("among the books most borrowed lately", "popular", Jsonb({}))
 COUNTS = """
 select
     (select count(*) from portal.resource_recommendations),
@@ -27,16 +29,19 @@ def _resources(patrons, version, pause=0.0, day=DAY):
         if pause and patron % 100 == 0:
             time.sleep(pause)  # a slow producer keeps the publishing transaction open
         for rank in range(1, 11):
-            yield (f"P{patron:06d}", rank, f"I{rank:07d}", 1.0 / rank, "why", day, version)
+            yield (f"P{patron:06d}", rank, f"I{rank:07d}", 1.0 / rank, *WHY, day, version)
 
 
 def _activities(patrons, version, day=DAY):
     for patron in range(patrons):
-        yield (f"P{patron:06d}", 1, "E1", 1.0, "why", day, version)
+        yield (f"P{patron:06d}", 1, "E1", 1.0, *WHY, day, version)
 
 
 def _history(patrons, version, day):
-    return [("resource", f"u{patron}", 1, "I1", 1.0, day, version) for patron in range(patrons)]
+    return [
+        ("resource", f"u{patron}", 1, "I1", 1.0, day, version, "popular", Jsonb({}))
+        for patron in range(patrons)
+    ]
 
 
 def _publish(url, patrons, version, pause=0.0, day=None):
@@ -119,7 +124,9 @@ def test_a_failed_publication_keeps_the_previous_sets(portal):
 
 def test_history_replaces_its_day_and_forgets_beyond_retention(portal):
     def log(day, users):
-        return [("resource", f"u{u}", 1, "I1", 1.0, day, "v") for u in range(users)]
+        return [
+            ("resource", f"u{u}", 1, "I1", 1.0, day, "v", "popular", None) for u in range(users)
+        ]
 
     old_day = DAY - timedelta(days=LOG_RETENTION_DAYS + 1)
     with psycopg.connect(portal) as conn:
@@ -176,3 +183,51 @@ def test_overlapping_publications_take_turns_and_the_later_one_wins(portal, capl
     assert failures == []
     assert "another publication of the portal is running" in caplog.text
     assert _served(portal) == [(DAY, "second", 3000)]
+
+
+def test_the_publication_row_is_written_with_the_tables_it_describes(portal):
+    with psycopg.connect(portal) as conn:
+        conn.execute("truncate portal.publication")
+    _publish(portal, 30, "first", day=DAY - timedelta(days=1))
+    seen = []
+
+    def slow():
+        yield from _resources(2000, "second", pause=0.02)
+
+    def publish():
+        with psycopg.connect(portal) as conn:
+            replace_all(
+                conn,
+                [Replacement(("portal", "resource_recommendations"), RESOURCE_COLUMNS, slow())],
+                (),
+                DAY,
+                Night(DAY, "second", "events-second"),
+            )
+
+    writer = threading.Thread(target=publish)
+    writer.start()
+    with psycopg.connect(portal, autocommit=True) as reader:
+        while writer.is_alive():
+            with reader.transaction():
+                reader.execute("set transaction isolation level repeatable read")
+                night = reader.execute(
+                    "select generated_for from portal.publication order by generated_for desc"
+                ).fetchone()
+                served = reader.execute(
+                    "select distinct generated_for from portal.resource_recommendations"
+                ).fetchall()
+            seen.append((night, served))
+            time.sleep(0.05)
+    writer.join()
+    assert len(seen) >= 3
+    # Before the commit no row (the first publication had no night record), after it the new.
+    assert all(night in {None, (DAY,)} for night, _ in seen)
+    assert all(
+        served == ([night] if night else [(DAY - timedelta(days=1),)]) for night, served in seen
+    )
+    with psycopg.connect(portal) as conn:
+        row = conn.execute(
+            "select generated_for, model_version, activity_model_version, row_counts"
+            " from portal.publication"
+        ).fetchall()
+    assert row == [(DAY, "second", "events-second", {"portal.resource_recommendations": 20000})]

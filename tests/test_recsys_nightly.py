@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
 
 from recsys import nightly
 from recsys.candidates import BY_NAME
 from recsys.selection import Rules
+from tests import marts_support
 
 DAY = date(2026, 3, 18)
 # The production blend against the most-borrowed list, on a library of 60 readers: the
@@ -25,12 +25,13 @@ create schema if not exists marts;
 create table marts.dim_users (user_key text, department text, opt_out boolean);
 create table marts.user_profiles (user_key text, lifecycle_stage text);
 create table marts.dim_items (
-    item_id text, title text, author text, clc_class text, is_recommendable boolean, work_id text
+    item_id text, title text, author text, clc_class text, is_recommendable boolean, work_id text,
+    call_number text
 );
 create table marts.fct_loans (user_key text, item_id text, checkout_at timestamp, is_book boolean);
 create table marts.dim_events (
     event_id text, title text, category text, starts_at timestamp, is_upcoming boolean,
-    registration_open boolean, seats_left bigint
+    registration_open boolean, seats_left bigint, ends_at timestamp, location text
 );
 create table marts.fct_event_attendance (
     user_key text, event_id text, category text, attended boolean
@@ -81,23 +82,18 @@ def _library():
 def run(warehouse_url):
     users, items, loans, events, attendance, stages = _library()
     with psycopg.connect(warehouse_url) as conn:
-        conn.execute(MARTS)
-        for table, rows in (
-            ("dim_users", users),
-            ("dim_items", items),
-            ("fct_loans", loans),
-            ("dim_events", events),
-            ("fct_event_attendance", attendance),
-            ("user_profiles", stages),
-        ):
-            marks = sql.SQL(", ").join(sql.SQL("%s") for _ in rows[0])
-            insert = sql.SQL("insert into {} values ({})").format(
-                sql.Identifier("marts", table), marks
-            )
-            conn.cursor().executemany(insert, rows)
-        conn.cursor().executemany(
-            "insert into identity.patron_keys (user_key, patron_id, barcode) values (%s, %s, %s)",
-            [(user, f"P{user}", f"B{user}") for user, _, _ in users],
+        marts_support.fill(
+            conn,
+            MARTS,
+            {
+                "dim_users": users,
+                "dim_items": items,
+                "fct_loans": loans,
+                "dim_events": events,
+                "fct_event_attendance": attendance,
+                "user_profiles": stages,
+            },
+            users,
         )
     result = nightly.run(DAY, "run-1", warehouse_url, SMALL_LIBRARY, CANDIDATES)
     with psycopg.connect(warehouse_url) as conn:
@@ -141,8 +137,13 @@ def test_readers_get_their_departments_books_with_reasons(run):
     physics = [row for row in books if row[0] == "Pu10" and row[1] <= 5]
     assert all(int(row[2][1:]) < 30 for row in physics)  # Physics reads I000-I029
     assert all(row[4].startswith("because you borrowed 《Book ") for row in physics)
+    assert all(row[7] == "borrowed_similar" for row in physics)
+    assert all(row[8]["title"].startswith("Book ") for row in physics)
     thin = [row for row in books if row[0] == "Pu02"]
     assert {row[4] for row in thin} == {"popular in your department (Physics) lately"}
+    assert {(row[7], row[8]["department"]) for row in thin} == {
+        ("popular_in_department", "Physics")
+    }
     assert {row[5] for row in books} == {DAY}
     assert {row[6] for row in books} == {"als-blend-20260318"}
 
@@ -153,8 +154,8 @@ def test_only_open_upcoming_events_with_seats_and_not_registered(run):
     assert "E14" not in {row[2] for row in events if row[0] == "Pu01"}
     clubbers = {row[0]: row[4] for row in events if row[2] == "E10" and row[0] in {"Pu04", "Pu06"}}
     assert clubbers == {
-        "Pu04": "you attended 3 reading-club events",
-        "Pu06": "you attended 3 reading-club events",
+        "Pu04": "you attended 3 events of this kind (Reading club)",
+        "Pu06": "you attended 3 events of this kind (Reading club)",
     }
     ranks = {(row[0], row[1]) for row in events if row[0] in {"Pu04", "Pu06"}}
     assert {("Pu04", 1), ("Pu06", 1)} <= ranks

@@ -8,13 +8,13 @@ from collections import defaultdict
 import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
 from scipy import sparse
 
 from recsys import nightly, similar
 from recsys.candidates import BY_NAME
 from recsys.models import Als, Popularity
 from recsys.rerank import Diversified
+from tests import marts_support
 from tests.test_recsys_nightly import DAY, MARTS, SMALL_LIBRARY
 from tests.test_recsys_works import GUIDE, _library
 
@@ -70,21 +70,11 @@ def test_a_popularity_night_lists_co_borrowed_works_by_the_neighbours_candidate(
 def published(warehouse_url):
     users, items, loans, stages = _library()
     with psycopg.connect(warehouse_url) as conn:
-        conn.execute(MARTS)
-        for table, rows in (
-            ("dim_users", users),
-            ("dim_items", items),
-            ("fct_loans", loans),
-            ("user_profiles", stages),
-        ):
-            marks = sql.SQL(", ").join(sql.SQL("%s") for _ in rows[0])
-            insert = sql.SQL("insert into {} values ({})").format(
-                sql.Identifier("marts", table), marks
-            )
-            conn.cursor().executemany(insert, rows)
-        conn.cursor().executemany(
-            "insert into identity.patron_keys (user_key, patron_id, barcode) values (%s, %s, %s)",
-            [(user, f"P{user}", f"B{user}") for user, _, _ in users],
+        marts_support.fill(
+            conn,
+            MARTS,
+            {"dim_users": users, "dim_items": items, "fct_loans": loans, "user_profiles": stages},
+            users,
         )
     work = {row[0]: row[5] for row in items}
     lendable = {row[0] for row in items if row[4]}

@@ -11,11 +11,11 @@ import jinja2
 import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
 
 from recsys import nightly, resources
 from recsys.candidates import BY_NAME
 from recsys.warehouse import read_catalogue
+from tests import marts_support
 from tests.test_recsys_nightly import DAY, MARTS, SMALL_LIBRARY
 
 GUIDE = ("G1", "G2", "G3", "G4")  # four copies of one exam guide
@@ -53,21 +53,11 @@ def _library():
 def library(warehouse_url):
     users, items, loans, stages = _library()
     with psycopg.connect(warehouse_url) as conn:
-        conn.execute(MARTS)
-        for table, rows in (
-            ("dim_users", users),
-            ("dim_items", items),
-            ("fct_loans", loans),
-            ("user_profiles", stages),
-        ):
-            marks = sql.SQL(", ").join(sql.SQL("%s") for _ in rows[0])
-            insert = sql.SQL("insert into {} values ({})").format(
-                sql.Identifier("marts", table), marks
-            )
-            conn.cursor().executemany(insert, rows)
-        conn.cursor().executemany(
-            "insert into identity.patron_keys (user_key, patron_id, barcode) values (%s, %s, %s)",
-            [(user, f"P{user}", f"B{user}") for user, _, _ in users],
+        marts_support.fill(
+            conn,
+            MARTS,
+            {"dim_users": users, "dim_items": items, "fct_loans": loans, "user_profiles": stages},
+            users,
         )
         catalogue = read_catalogue(conn)
     work = {row[0]: row[5] for row in items}

@@ -14,6 +14,7 @@ READ = {
     "marts": "select count(*) from marts.sample",
     "quality": "select count(*) from quality.validation_results",
     "portal": "select count(*) from portal.resource_recommendations",
+    "portal_reports": "select count(*) from portal.impressions",
     "recsys": "select count(*) from recsys.recommendation_log",
 }
 WRITE = {
@@ -24,17 +25,27 @@ WRITE = {
     "marts": "insert into marts.sample values (1)",
     "portal": "insert into portal.resource_recommendations values "
     "('P1', 1, 'I1', 0.5, 'r', current_date, 'v')",
+    "portal_reports": "insert into portal.dismissals (patron_id, kind, target_id, dismissed_at) "
+    "values ('P1', 'books', 'I1', now())",
 }
 ALLOWED_READS = {
     "libcrm_loader": {"raw", "identity"},
-    "libcrm_transformer": {"raw", "identity", "marts", "quality", "portal", "recsys"},
+    "libcrm_transformer": {
+        "raw",
+        "identity",
+        "marts",
+        "quality",
+        "portal",
+        "portal_reports",
+        "recsys",
+    },
     "libcrm_portal": {"portal"},
     "libcrm_analyst": {"marts", "quality"},
 }
 ALLOWED_WRITES = {
     "libcrm_loader": {"raw", "identity"},
-    "libcrm_transformer": {"marts", "portal"},
-    "libcrm_portal": set(),
+    "libcrm_transformer": {"marts", "portal", "portal_reports"},
+    "libcrm_portal": {"portal_reports"},
     "libcrm_analyst": set(),
 }
 

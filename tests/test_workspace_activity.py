@@ -69,11 +69,16 @@ def published(admin, reader_key):
         )
     rows = [("resource", rank, item) for rank, item in enumerate(items, 1)]
     rows.append(("activity", 1, event_id))
+    reasons = {
+        "resource": ("popular", "{}"),
+        "activity": ("seats_left", '{"category": "workshop"}'),
+    }
     for kind, rank, target in rows:
         admin.execute(
             "insert into recsys.recommendation_log (kind, user_key, rank, target_id, score,"
-            " generated_for, model_version) values (%s, %s, %s, %s, 1.0, %s, 'test-20260310')",
-            [kind, reader_key, rank, target, night],
+            " generated_for, model_version, reason_code, reason_params)"
+            " values (%s, %s, %s, %s, 1.0, %s, 'test-20260310', %s, %s)",
+            [kind, reader_key, rank, target, night, *reasons[kind]],
         )
     yield {"night": night, "items": items, "event_id": event_id}
     admin.execute("delete from quality.recommender_evaluations where run_id = %s", [TEST_RUN])
@@ -226,6 +231,16 @@ def test_a_readers_page_shows_their_loans_by_class_and_what_was_published(
     assert {r["Kind"] for r in recommended} == {"Book", "Event"}
     assert {r["Title"] for r in recommended if r["Kind"] == "Book"} == titles
     assert all(r["Published for"] == str(published["night"]) for r in recommended)
+    assert {r["Kind"]: r["Why"] for r in recommended} == {
+        "Book": "among the books most borrowed lately",
+        "Event": "an event with seats left (Workshop)",
+    }
+    http.cookies.set(i18n.LANGUAGE_COOKIE, "zh")
+    try:
+        chinese = http.get(f"/readers/{reader_key}").text
+    finally:
+        http.cookies.set(i18n.LANGUAGE_COOKIE, "en")
+    assert "近来借阅最多的图书之一" in chinese and "尚有空位的活动（工作坊）" in chinese
 
 
 def test_a_reader_who_refused_profiling_shows_no_segment(http, admin):

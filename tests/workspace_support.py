@@ -43,12 +43,13 @@ def quality_row(url: str) -> None:
 
 
 @contextmanager
-def served(url: str):
-    """The workspace on a free loopback port, served by uvicorn in a thread; yields its URL."""
+def served(url: str, factory=create_app):
+    """The workspace (or the application ``factory`` makes) on a free loopback port, served by
+    uvicorn in a thread; yields its URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(url), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(factory(url), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

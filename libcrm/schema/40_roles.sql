@@ -3,7 +3,7 @@
 --   libcrm_loader      writes raw, quarantine, identity
 --   libcrm_transformer reads those, writes the dbt schemas, quality, portal and recsys
 --                      (recsys: the recommender's publication history, keyed by user_key)
---   libcrm_portal      reads portal only
+--   libcrm_portal      reads portal only (and inserts the portal's impressions and dismissals)
 --   libcrm_analyst     reads the dbt schemas and quality only
 -- Roles are cluster-wide: they are created once, if missing; grants are per database.
 
@@ -61,10 +61,13 @@ grant select, insert, update, delete, truncate on tables to libcrm_transformer;
 alter default privileges in schema quality, portal, recsys
 grant usage on sequences to libcrm_transformer;
 
--- Portal: the nightly recommendation tables, nothing else.
+-- Portal: the nightly recommendation tables, nothing else; it reports what it showed and what
+-- a reader dismissed, and may not read those reports back (nor anyone's but its own).
 grant usage on schema portal to libcrm_portal;
 grant select on all tables in schema portal to libcrm_portal;
 alter default privileges in schema portal grant select on tables to libcrm_portal;
+revoke all on portal.impressions, portal.dismissals from libcrm_portal;
+grant insert on portal.impressions, portal.dismissals to libcrm_portal;
 
 -- Analyst: pseudonymous models and quality results, never raw or identity.
 grant usage on schema staging, intermediate, marts, snapshots, quality to libcrm_analyst;

@@ -61,14 +61,20 @@ def publish_reference(day: date, rows: int) -> tuple[int, dict[str, float]]:
     from recsys.publish import Replacement, replace_all
 
     version = f"als-{day:%Y%m%d}"
-    reason = "because you borrowed 《Introduction to Algorithms》"
+    from psycopg.types.json import Jsonb
+
+    from recsys.reasons import Reason
+
+    why = Reason("borrowed_similar", {"title": "Introduction to Algorithms"})
+    reason = (why.english, why.code, Jsonb(why.params))
     books = [
         (f"P{index // 10:07d}", index % 10 + 1, f"I{index % 200_000:07d}", 1.0 / (index % 10 + 1))
         for index in range(rows)
     ]
-    portal = [(*book, reason, day, version) for book in books]
+    portal = [(*book, *reason, day, version) for book in books]
     history = [
-        ("resource", f"{index:032x}", *book[1:], day, version) for index, book in enumerate(books)
+        ("resource", f"{index:032x}", *book[1:], day, version, *reason[1:])
+        for index, book in enumerate(books)
     ]
     started = time.perf_counter()
     with db.connect() as conn:

@@ -12,36 +12,56 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from libcrm.workspace import i18n
+from recsys import reasons
 
 WORKSPACE = Path(i18n.__file__).parent
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2.ext:babel_extract")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "NP_": (1, 2)}
+# The recommender's reasons are worded in the reader's language by the portal API and the
+# workspace, from the same catalogs.
+REASONS = Path(reasons.__file__)
 
 
 def extracted() -> dict[str, str]:
-    """Every message of the workspace, with the first place it is used (file:line)."""
+    """Every message of the workspace and the recommender's reasons, with the first place it
+    is used (file:line)."""
     found: dict[str, str] = {}
-    for filename, line, message, _comments, _context in extract_from_dir(
-        WORKSPACE, METHODS, OPTIONS, keywords=KEYWORDS
-    ):
-        for text in message if isinstance(message, tuple) else (message,):
-            if text:
-                found.setdefault(text, f"{filename}:{line}")
+    sources = [
+        (WORKSPACE, METHODS, ""),
+        (REASONS.parent, [(REASONS.name, "python")], f"../../{REASONS.parent.name}/"),
+    ]
+    for folder, methods, prefix in sources:
+        for filename, line, message, _comments, _context in extract_from_dir(
+            folder, methods, OPTIONS, keywords=KEYWORDS
+        ):
+            for text in message if isinstance(message, tuple) else (message,):
+                if text:
+                    found.setdefault(text, f"{prefix}{filename}:{line}")
     return found
 
 
-def translated(language: str = "zh") -> dict[str, str]:
-    """Every message with a non-empty translation in the catalogs of a language."""
-    done: dict[str, str] = {}
+def _catalog_messages(language: str):
     for path in sorted((i18n.LOCALE_DIR / language).glob("*.po")):
         with path.open("rb") as po:
-            for message in read_po(po, locale=language):
-                if message.id and message.string:
-                    text = message.string if isinstance(message.string, str) else message.string[0]
-                    if text:
-                        done[message.id if isinstance(message.id, str) else message.id[0]] = text
+            yield from (message for message in read_po(po, locale=language) if message.id)
+
+
+def translated(language: str = "zh") -> dict[str, str]:
+    """Every message with a non-empty translation in the catalogs of a language (both forms
+    of a message with a plural, each to the translation of its first form)."""
+    done: dict[str, str] = {}
+    for message in _catalog_messages(language):
+        text = message.string if isinstance(message.string, str) else message.string[0]
+        if text:
+            for form in (message.id,) if isinstance(message.id, str) else message.id:
+                done[form] = text
     return done
+
+
+def singular_forms(language: str = "zh") -> set[str]:
+    """The first form of every message with a plural: its translation may add ``num``."""
+    return {m.id[0] for m in _catalog_messages(language) if not isinstance(m.id, str)}
 
 
 def missing(language: str = "zh") -> dict[str, str]:

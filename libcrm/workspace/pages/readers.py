@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException
 from libcrm.workspace import charts, i18n, web
 from libcrm.workspace.i18n import gettext as _
 from libcrm.workspace.pages.shown import labelled
+from libcrm.workspace.reasons import worded
 from libcrm.workspace.vocabulary import clc_name, label
 
 router = APIRouter()
@@ -97,6 +98,8 @@ select
     r.generated_for, r.kind, r.rank,
     coalesce(i.title, e.title) as title,
     coalesce(i.clc_class, e.category) as class_or_category,
+    r.reason_code as reason,
+    r.reason_params,
     r.model_version
 from recsys.recommendation_log as r
 inner join last_night on r.generated_for = last_night.generated_for
@@ -173,6 +176,26 @@ def profile_table(profile: dict) -> web.Table:
     )
 
 
+def _worded(recommended: web.Table, language: str) -> web.Table:
+    """The recommendations with kinds, classes, categories and reasons in ``language``."""
+    kinds = {"resource": _("Book"), "activity": _("Event")}
+    return web.Table(
+        [column for column in recommended.columns if column != "reason_params"],
+        [
+            (
+                night,
+                kinds.get(kind, kind),
+                rank,
+                title,
+                clc_name(group) if kind == "resource" else label("event_category", group),
+                worded(code, params, language) or "—",
+                version,
+            )
+            for night, kind, rank, title, group, code, params, version in recommended.rows
+        ],
+    )
+
+
 @router.get("/readers/{user_key}")
 def reader(page: web.Reader, user_key: str):
     if not USER_KEY.fullmatch(user_key):
@@ -210,6 +233,7 @@ def reader(page: web.Reader, user_key: str):
             "kind": _("Kind"),
             "rank": _("Rank"),
             "class_or_category": _("CLC class or category"),
+            "reason": _("Why"),
             "model_version": _("Model version"),
         }
         loans.rows = [(clc_name(code), *rest) for code, *rest in loans.rows]
@@ -225,20 +249,8 @@ def reader(page: web.Reader, user_key: str):
             "events": labelled(
                 attended, names, {"category": "event_category", "attendance": "attendance"}
             ),
-            "recommended": labelled(recommended, names),
+            "recommended": labelled(_worded(recommended, page.language), names),
         }
-        kinds = {"resource": _("Book"), "activity": _("Event")}
-        tables["recommended"].rows = [
-            (
-                night,
-                kinds.get(kind, kind),
-                rank,
-                title,
-                clc_name(group) if kind == "resource" else label("event_category", group),
-                version,
-            )
-            for night, kind, rank, title, group, version in recommended.rows
-        ]
         loan_chart = charts.bars(
             [name.partition(" · ")[0] for name, *_rest in loans.rows],
             {_("Loans"): [row[1] for row in loans.rows]},

@@ -43,6 +43,9 @@ select
     users_recommended,
     users_took_up,
     round(uptake_share::numeric, 4) as uptake_share,
+    users_shown,
+    users_shown_took_up,
+    users_not_shown_took_up,
     window_complete
 from marts.fct_recommendation_uptake
 order by kind, generated_for, model_version
@@ -96,6 +99,9 @@ def headers() -> dict[str, str]:
         "users_recommended": _("Readers recommended to"),
         "users_took_up": _("Readers who took one up"),
         "uptake_share": _("Uptake"),
+        "users_shown": _("Readers the portal showed it to"),
+        "users_shown_took_up": _("Shown, took one up"),
+        "users_not_shown_took_up": _("Not shown, took one up"),
         "window_complete": _("Window complete"),
     }
 

@@ -8,6 +8,10 @@ recommended as (
     select * from {{ source('recsys', 'recommendation_log') }}
 ),
 
+impressions as (
+    select * from {{ source('recsys', 'impressions') }}
+),
+
 loans as (
     select * from {{ ref('fct_loans') }}
 ),
@@ -65,6 +69,23 @@ taken as (
     from activity_uptake
 ),
 
+-- A reader was shown a night's list when the portal reported showing any of its
+-- recommendations after publication and within the window.
+shown as (
+    select distinct
+        recommended.model_version,
+        recommended.kind,
+        recommended.user_key
+    from recommended
+    inner join impressions
+        on
+            recommended.user_key = impressions.user_key
+            and recommended.kind = impressions.kind
+            and recommended.target_id = impressions.target_id
+            and impressions.shown_at >= recommended.generated_for + 1
+            and impressions.shown_at < recommended.generated_for + 1 + {{ uptake_window_days }}
+),
+
 published as (
     select
         model_version,
@@ -77,10 +98,25 @@ published as (
 
 took_up as (
     select
+        taken.model_version,
+        taken.kind,
+        count(distinct taken.user_key) as users_took_up,
+        count(distinct shown.user_key) as users_shown_took_up
+    from taken
+    left join shown
+        on
+            taken.model_version = shown.model_version
+            and taken.kind = shown.kind
+            and taken.user_key = shown.user_key
+    group by taken.model_version, taken.kind
+),
+
+shown_counts as (
+    select
         model_version,
         kind,
-        count(distinct user_key) as users_took_up
-    from taken
+        count(*) as users_shown
+    from shown
     group by model_version, kind
 ),
 
@@ -94,6 +130,10 @@ final as (
         coalesce(took_up.users_took_up, 0) as users_took_up,
         coalesce(took_up.users_took_up, 0)::double precision
         / published.users_recommended as uptake_share,
+        coalesce(shown_counts.users_shown, 0) as users_shown,
+        coalesce(took_up.users_shown_took_up, 0) as users_shown_took_up,
+        coalesce(took_up.users_took_up, 0)
+        - coalesce(took_up.users_shown_took_up, 0) as users_not_shown_took_up,
         published.generated_for + {{ uptake_window_days }} <= {{ as_of_date() }}
             as window_complete
     from published
@@ -101,6 +141,10 @@ final as (
         on
             published.model_version = took_up.model_version
             and published.kind = took_up.kind
+    left join shown_counts
+        on
+            published.model_version = shown_counts.model_version
+            and published.kind = shown_counts.kind
 )
 
 select * from final
