@@ -241,3 +241,81 @@ def test_nightly_records_audiences_and_measures_launched_campaigns(conn):
         [campaign_id],
     ).fetchone()
     assert stored == (launched.contacted, launched.control)
+
+
+def _by_group(conn, query: str, key: int, counts: int = 1) -> dict:
+    """Rows of ``query`` as {group: count}, or {group: (count, ...)} for several counts."""
+    rows = conn.execute(query, [key]).fetchall()
+    if counts == 1:
+        return {tuple(row[:-1]): row[-1] for row in rows}
+    return {tuple(row[:-counts]): tuple(row[-counts:]) for row in rows}
+
+
+COUNTED = (
+    "select night, department, category, enrolled_year, members from workspace.audience_counts"
+    " where audience_id = %s"
+)
+DIRECT = (
+    "select m.night, u.department, u.category, u.enrolled_year, count(*)"
+    " from workspace.audience_members as m join marts.dim_users as u using (user_key)"
+    " where m.audience_id = %s group by 1, 2, 3, 4"
+)
+SIZES = (
+    "select department, category, enrolled_year, contacted, control"
+    " from workspace.campaign_sizes where campaign_id = %s"
+)
+DIRECT_SIZES = (
+    "select u.department, u.category, u.enrolled_year,"
+    " count(*) filter (where not m.in_control), count(*) filter (where m.in_control)"
+    " from workspace.campaign_members as m join marts.dim_users as u using (user_key)"
+    " where m.campaign_id = %s group by 1, 2, 3"
+)
+
+
+def test_members_are_counted_per_group_at_saving_launch_and_every_night(conn):
+    audience_id = audiences.create(conn, "growth, by group", {"all": [GROWTH]}, "tester", NIGHT)
+    counted = _by_group(conn, COUNTED, audience_id)
+    assert counted == _by_group(conn, DIRECT, audience_id)
+    assert len(counted) > 3 and sum(counted.values()) == len(_members(conn, all=[GROWTH]))
+    next_night = NIGHT + timedelta(days=1)
+    for night in (NIGHT, next_night, next_night):  # a night run again gives the same rows
+        audiences.evaluate_all(conn, night)
+        assert _by_group(conn, COUNTED, audience_id) == _by_group(conn, DIRECT, audience_id)
+    assert {key[0] for key in _by_group(conn, COUNTED, audience_id)} == {NIGHT, next_night}
+
+    campaign_id = campaigns.create(
+        conn,
+        name="growth letter",
+        audience_id=audience_id,
+        goal={"kind": "visit"},
+        window_start=next_night + timedelta(days=1),
+        window_end=next_night + timedelta(days=14),
+        created_by="t",
+        seed=3,
+    )
+    launched = campaigns.launch(conn, campaign_id, "t", next_night)
+    sizes = _by_group(conn, SIZES, campaign_id, 2)
+    assert sizes == _by_group(conn, DIRECT_SIZES, campaign_id, 2)
+    assert sum(c for c, _ in sizes.values()) == launched.contacted
+    assert sum(c for _, c in sizes.values()) == launched.control
+
+    # A member moves to another department in the next night's marts: the sizes follow.
+    mover, department = conn.execute(
+        "select m.user_key, u.department from workspace.campaign_members as m"
+        " join marts.dim_users as u using (user_key) where m.campaign_id = %s"
+        " order by m.user_key limit 1",
+        [campaign_id],
+    ).fetchone()
+    conn.execute(
+        "update marts.dim_users set department = 'Moved Away' where user_key = %s", [mover]
+    )
+    try:
+        crm.nightly(conn, next_night + timedelta(days=1))
+        moved = _by_group(conn, SIZES, campaign_id, 2)
+        direct = _by_group(conn, DIRECT_SIZES, campaign_id, 2)
+    finally:
+        conn.execute(
+            "update marts.dim_users set department = %s where user_key = %s", [department, mover]
+        )
+    assert moved == direct != sizes
+    assert any(key[0] == "Moved Away" for key in moved)

@@ -288,3 +288,65 @@ def test_the_result_is_worded_in_english_and_chinese(
             page = http.get(f"/campaigns/{campaign['campaign']}").text
         assert expected in page
         assert (english if language == "en" else chinese) in page
+
+
+# Direct counts, with the workspace's filters on dim_users written out here.
+NONE_CHOSEN = {"department": None, "category": None, "cohort": None}
+DIRECT_MEMBERS = """
+select count(*) from workspace.audience_members as m
+join marts.dim_users as u using (user_key)
+where m.audience_id = %(a)s and m.night = (select max(night) from workspace.audience_members)
+    and (%(department)s::text is null or u.department = %(department)s)
+    and (%(category)s::text is null or u.category = %(category)s)
+    and (%(cohort)s::integer is null or u.enrolled_year = %(cohort)s)
+"""
+DIRECT_SIZES = """
+select count(*) filter (where not m.in_control), count(*) filter (where m.in_control)
+from workspace.campaign_members as m
+join marts.dim_users as u using (user_key)
+where m.campaign_id = %(c)s
+    and (%(department)s::text is null or u.department = %(department)s)
+    and (%(category)s::text is null or u.category = %(category)s)
+    and (%(cohort)s::integer is null or u.enrolled_year = %(cohort)s)
+"""
+
+
+def _csv(http, path: str, params: dict) -> list[dict]:
+    answer = http.get(path, params=params)
+    assert answer.status_code == 200, answer.text
+    return list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
+
+
+def test_the_lists_count_members_as_a_direct_count_under_every_filter(
+    workspace, library_warehouse, campaign
+):
+    url = library_warehouse["url"]
+    with psycopg.connect(url) as conn:
+        department, category, cohort = conn.execute(
+            "select u.department, u.category, u.enrolled_year from workspace.campaign_members"
+            " as m join marts.dim_users as u using (user_key) where m.campaign_id = %s"
+            " group by 1, 2, 3 order by count(*) desc limit 1",
+            [campaign["campaign"]],
+        ).fetchone()
+    choices = [
+        {},
+        {"department": department},
+        {"category": category},
+        {"cohort": cohort},
+        {"department": department, "category": category, "cohort": cohort},
+    ]
+    with signed_in(workspace, url, "counts.check", "librarian") as http:
+        for chosen in choices:
+            with psycopg.connect(url) as conn:
+                params = {**NONE_CHOSEN, **chosen}
+                members = conn.execute(
+                    DIRECT_MEMBERS, {**params, "a": campaign["audience"]}
+                ).fetchone()[0]
+                sizes = conn.execute(DIRECT_SIZES, {**params, "c": campaign["campaign"]}).fetchone()
+            assert members > 0 and sizes[0] > 0, chosen
+            listed = _csv(http, "/audiences", {**chosen, "download": "audiences"})
+            row = next(r for r in listed if r["audience_id"] == str(campaign["audience"]))
+            assert int(row["members"]) == members, chosen
+            listed = _csv(http, "/campaigns", {**chosen, "download": "campaigns"})
+            row = next(r for r in listed if r["campaign_id"] == str(campaign["campaign"]))
+            assert (int(row["contacted"]), int(row["control"])) == sizes, chosen

@@ -5,9 +5,11 @@ count says, the CSV holds the rows shown, and no patron id or name appears."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import psycopg
 import pytest
@@ -16,6 +18,7 @@ from fastapi.testclient import TestClient
 from libcrm import transform
 from libcrm.workspace import accounts
 from libcrm.workspace.app import create_app
+from libcrm.workspace.pages import leaders as leaders_page
 from tests.test_dbt_marts import FIRST_DAY, NIGHTS, load_library
 
 PAGES = ("/segments", "/leaders", "/leaderboards")
@@ -161,6 +164,48 @@ def test_leaders_filtered_by_department_match_the_mart(client, library):
     assert {r["department"] for r in theirs} == {department}
     html = client.get(f"/leaders?department={department}").text
     assert all(r["user_key"][:8] in html for r in theirs)
+
+
+def test_leaders_are_paged_keeping_the_filter_and_every_leader_is_on_a_page(
+    client, library, monkeypatch
+):
+    url = library["url"]
+    department = scalar(
+        url,
+        "select u.department from marts.opinion_leaders join marts.dim_users as u"
+        " using (user_key) group by 1 order by count(*) desc limit 1",
+    )
+    with psycopg.connect(url) as conn:
+        expected = [
+            key
+            for (key,) in conn.execute(
+                "select o.user_key from marts.opinion_leaders as o join marts.dim_users as u"
+                " using (user_key) where u.department = %s order by o.rank",
+                [department],
+            )
+        ]
+    per_page = 3
+    assert len(expected) > 2 * per_page  # three pages at least: first, middle and last
+    monkeypatch.setattr(leaders_page, "LEADERS_PER_PAGE", per_page)
+    seen, pages, path = [], 0, f"/leaders?{urlencode({'department': department})}"
+    while path:
+        page = client.get(path, cookies={"libcrm_lang": "en"}).text
+        shown = re.findall(r'<a class="reader" href="/readers/([0-9a-f]+)"', page)
+        assert 0 < len(shown) <= per_page
+        seen += shown
+        pages += 1
+        following = re.search(r'<a href="\?([^"]+)" rel="next">', page)
+        path = following and "/leaders?" + html.unescape(following.group(1))
+        assert pages <= len(expected)
+    assert seen == expected
+    assert pages == -(-len(expected) // per_page)
+    assert f"of {len(expected)} (the download holds them all)" in page
+    download = csv_rows(client, f"/leaders?{urlencode({'department': department})}"
+                                "&download=leaders")  # fmt: skip
+    assert [row["user_key"] for row in download] == expected
+    past_the_end = client.get(f"/leaders?{urlencode({'department': department, 'page': 999})}")
+    last = re.findall(r'<a class="reader" href="/readers/([0-9a-f]+)"', past_the_end.text)
+    assert last == expected[(pages - 1) * per_page :]
 
 
 def test_leaderboards_show_the_final_and_the_current_board(client, library):

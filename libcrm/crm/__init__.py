@@ -12,7 +12,7 @@ from datetime import date
 
 import psycopg
 
-from libcrm.crm import audiences, campaigns
+from libcrm.crm import audiences, campaigns, group_counts
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,9 @@ class NightlyResult:
 
 
 def nightly(conn: psycopg.Connection, night: date) -> NightlyResult:
-    """Record every audience's members for ``night`` and measure the launched campaigns."""
+    """Record every audience's members for ``night`` (and their counts per group), count the
+    launched campaigns' members by tonight's groups and measure the campaigns."""
     counts = audiences.evaluate_all(conn, night)
+    group_counts.refresh_campaigns(conn)
     results = campaigns.measure_all(conn, night)
     return NightlyResult(len(counts), sum(counts.values()), len(results))

@@ -13,6 +13,7 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
+from libcrm.crm import group_counts
 from libcrm.crm.definitions import FIELDS, Condition, Definition, parse
 
 # One row per user who may be a member: the profile and the attributes the fields filter on.
@@ -195,7 +196,9 @@ def _record(conn: psycopg.Connection, audience_id: int, definition: Definition, 
         "insert into workspace.audience_members (audience_id, night, user_key) "
         "select %s, %s, members.user_key from ({}) as members"
     ).format(query)
-    return conn.execute(insert, [audience_id, night, *params]).rowcount
+    recorded = conn.execute(insert, [audience_id, night, *params]).rowcount
+    group_counts.record_audience(conn, audience_id, night)
+    return recorded
 
 
 def archive(conn: psycopg.Connection, audience_id: int) -> None:

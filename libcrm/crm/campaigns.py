@@ -16,7 +16,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from libcrm.crm import goals
+from libcrm.crm import goals, group_counts
 from libcrm.crm.definitions import Definition
 from libcrm.crm.stats import difference_interval
 
@@ -196,6 +196,7 @@ def launch(conn: psycopg.Connection, campaign_id: int, username: str, night: dat
             "launched_by = %s, launch_night = %s where campaign_id = %s",
             [username, night, campaign_id],
         )
+        group_counts.record_campaign(conn, campaign_id)
     return Launch(campaign_id, night, len(keys) - len(control), len(control))
 
 

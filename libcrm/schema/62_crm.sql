@@ -68,10 +68,78 @@ create table if not exists workspace.campaign_results (
     primary key (campaign_id, night)
 );
 
+-- What the audience and campaign lists show, counted when it changes rather than per
+-- request (libcrm.crm.group_counts): members per audience, night and group of patrons (the
+-- group columns of marts.dim_users that night), and a campaign's contacted and control
+-- members per group, written at launch and refreshed every night. A null group column is a
+-- patron without that attribute.
+create table if not exists workspace.audience_counts (
+    audience_id bigint not null references workspace.audiences,
+    night date not null,
+    department text,
+    category text,
+    enrolled_year integer,
+    members integer not null
+);
+create index if not exists audience_counts_audience_night
+on workspace.audience_counts (audience_id, night);
+create index if not exists audience_counts_night on workspace.audience_counts (night);
+
+create table if not exists workspace.campaign_sizes (
+    campaign_id bigint not null references workspace.campaigns,
+    department text,
+    category text,
+    enrolled_year integer,
+    contacted integer not null,
+    control integer not null
+);
+create index if not exists campaign_sizes_campaign on workspace.campaign_sizes (campaign_id);
+
+-- A warehouse whose audiences and campaigns were recorded before the counts existed: count
+-- them once, by the groups the marts hold now (the best known for past nights).
+do $$
+begin
+    if to_regclass('marts.dim_users') is null then
+        return;
+    end if;
+    if not exists (select from workspace.audience_counts) then
+        insert into workspace.audience_counts
+        (audience_id, night, department, category, enrolled_year, members)
+        select
+            members.audience_id,
+            members.night,
+            users.department,
+            users.category,
+            users.enrolled_year,
+            count(*)
+        from workspace.audience_members as members
+        inner join marts.dim_users as users on members.user_key = users.user_key
+        group by 1, 2, 3, 4, 5;
+    end if;
+    if not exists (select from workspace.campaign_sizes) then
+        insert into workspace.campaign_sizes
+        (campaign_id, department, category, enrolled_year, contacted, control)
+        select
+            members.campaign_id,
+            users.department,
+            users.category,
+            users.enrolled_year,
+            count(*) filter (where not members.in_control),
+            count(*) filter (where members.in_control)
+        from workspace.campaign_members as members
+        inner join marts.dim_users as users on members.user_key = users.user_key
+        group by 1, 2, 3, 4;
+    end if;
+end
+$$;
+
 grant select, insert, update on workspace.audiences, workspace.audience_members,
 workspace.campaigns, workspace.campaign_results to libcrm_workspace;
 -- A frozen member list is never changed: insert at launch, read afterwards.
 grant select, insert on workspace.campaign_members to libcrm_workspace;
+-- Counts are replaced (delete and insert) when an audience is saved or a campaign launched.
+grant select, insert, delete on workspace.audience_counts, workspace.campaign_sizes
+to libcrm_workspace;
 grant usage on all sequences in schema workspace to libcrm_workspace;
 
 -- The one path from a campaign to names and addresses, for the outreach role only: the

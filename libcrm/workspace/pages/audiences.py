@@ -28,13 +28,14 @@ TEMPLATE_NAMES = {
     "quarter_prize_list": N_("The quarter's prize list"),
 }
 
+# Both lists sum the members counted per group when each night was recorded
+# (workspace.audience_counts), a few hundred rows per audience and night, not the members.
 LIST = sql.SQL("""
 with counts as (
-    select m.audience_id, count(*) as members
-    from workspace.audience_members as m
-    inner join marts.dim_users as u on m.user_key = u.user_key
-    where m.night = %(night)s and {where}
-    group by m.audience_id
+    select g.audience_id, sum(g.members) as members
+    from workspace.audience_counts as g
+    where g.night = %(night)s and {where}
+    group by g.audience_id
 )
 select a.audience_id, a.name, coalesce(c.members, 0) as members, a.created_by,
     a.created_at::date as created_on
@@ -45,14 +46,13 @@ order by a.audience_id desc
 """)
 
 PER_NIGHT = sql.SQL("""
-select m.audience_id, m.night, count(*) as members
-from workspace.audience_members as m
-inner join workspace.audiences as a on m.audience_id = a.audience_id
-inner join marts.dim_users as u on m.user_key = u.user_key
-where m.night > %(since)s and {where}
-    and ((%(audience)s::bigint is null and not a.archived) or m.audience_id = %(audience)s)
-group by m.audience_id, m.night
-order by m.night, m.audience_id
+select g.audience_id, g.night, sum(g.members) as members
+from workspace.audience_counts as g
+inner join workspace.audiences as a on g.audience_id = a.audience_id
+where g.night > %(since)s and {where}
+    and ((%(audience)s::bigint is null and not a.archived) or g.audience_id = %(audience)s)
+group by g.audience_id, g.night
+order by g.night, g.audience_id
 """)
 
 MEMBERS = sql.SQL("""
@@ -91,7 +91,7 @@ def recorded_night(conn: psycopg.Connection, audience_id: int | None = None) -> 
 
 def listing(page: web.Page, chosen: filters.Filters, audience_id: int | None = None) -> dict:
     """The audiences (or one) with their filtered members last night, and per night."""
-    where, params = chosen.where("u")
+    where, params = chosen.where("g")
     night = recorded_night(page.conn, audience_id)
     since = night - HISTORY if night else date.min  # no night recorded yet: nothing to show
     params |= {"night": night, "audience": audience_id, "since": since}

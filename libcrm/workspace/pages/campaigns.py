@@ -21,15 +21,14 @@ router = APIRouter(prefix="/campaigns")
 
 DEFAULT_WINDOW = timedelta(days=28)  # four weeks: long enough for a reader to come and borrow
 
+# The group sizes sum the members counted per group at launch and every night since
+# (workspace.campaign_sizes), not the frozen member lists.
 LIST = sql.SQL("""
 with sizes as (
-    select m.campaign_id,
-        count(*) filter (where not m.in_control) as contacted,
-        count(*) filter (where m.in_control) as control
-    from workspace.campaign_members as m
-    inner join marts.dim_users as u on m.user_key = u.user_key
-    where {where} and (%(campaign)s::bigint is null or m.campaign_id = %(campaign)s)
-    group by m.campaign_id
+    select g.campaign_id, sum(g.contacted) as contacted, sum(g.control) as control
+    from workspace.campaign_sizes as g
+    where {where} and (%(campaign)s::bigint is null or g.campaign_id = %(campaign)s)
+    group by g.campaign_id
 )
 select c.campaign_id, c.name, a.audience_id, a.name as audience, c.status, c.goal,
     c.window_start, c.window_end, c.control_share, c.seed, c.created_by, c.launch_night,
@@ -45,7 +44,7 @@ CSV_COLUMNS = ["campaign_id", "name", "audience", "status", "goal", "window_star
 
 def listing(page: web.Page, chosen: filters.Filters, campaign_id: int | None = None) -> list:
     """The campaigns (or one) as dicts, with group sizes of the filtered readers."""
-    where, params = chosen.where("u")
+    where, params = chosen.where("g")
     cursor = page.conn.execute(LIST.format(where=where), {**params, "campaign": campaign_id})
     found = web.Table.of(cursor).dicts()
     titles = event_titles(page.conn, [c["goal"].get("event_id") for c in found])

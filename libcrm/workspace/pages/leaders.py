@@ -4,6 +4,8 @@ leaders spread over the departments."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import psycopg
 from fastapi import APIRouter
 from psycopg import sql
@@ -14,6 +16,10 @@ from libcrm.workspace.pages.segments import thresholds
 from libcrm.workspace.vocabulary import clc_name
 
 router = APIRouter()
+
+# Leaders listed per page: the whole list (767 on the large library) took most of the page's
+# time to render; the cards, charts and the CSV download still cover every chosen leader.
+LEADERS_PER_PAGE = 100
 
 
 LEADERS = sql.SQL("""
@@ -60,6 +66,30 @@ def by_subject(table: web.Table) -> web.Table:
     return web.Table(["clc_class", "leaders"], [(clc_name(code), n) for code, n in ordered])
 
 
+@dataclass(frozen=True)
+class Paging:
+    """Which page of a list is shown: ``number`` (from 1) of ``pages``, rows ``first`` to
+    ``last`` (from 1) of ``total``."""
+
+    number: int
+    pages: int
+    first: int
+    last: int
+    total: int
+
+    @classmethod
+    def of(cls, requested: str, total: int, size: int) -> Paging:
+        """The page a ``?page=`` value asks for; not a number: the first, past the end: the
+        last."""
+        pages = max(1, -(-total // size))
+        number = min(max(int(requested), 1), pages) if requested.isdigit() else 1
+        first = (number - 1) * size
+        return cls(number, pages, first + 1, min(first + size, total), total)
+
+    def rows(self, rows: list) -> list:
+        return rows[self.first - 1 : self.last]
+
+
 @router.get("/leaders")
 def opinion_leaders(page: web.Reader):
     # Messages built here (chart labels, rules) need the page's language, as the template.
@@ -94,6 +124,7 @@ def _opinion_leaders(page: web.Page):
             for row in found.rows
         ],
     )
+    paging = Paging.of(page.request.query_params.get("page", ""), len(shown.rows), LEADERS_PER_PAGE)
     department_chart = charts.bars(
         [row[0] for row in departments.rows],
         {
@@ -110,6 +141,8 @@ def _opinion_leaders(page: web.Page):
         filters=chosen,
         choices=filters.choices(page.conn),
         leaders=shown,
+        paging=paging,
+        page_of_leaders=web.Table(shown.columns, paging.rows(shown.rows)),
         rules=thresholds(),
         departments=departments,
         department_chart=department_chart,

@@ -1,3 +1,12 @@
+-- Indexed by item (post hook): a reader's page looks up the items recommended to them.
+{{
+    config(
+        post_hook=[
+            "create index if not exists dim_items_item_id on {{ this }} (item_id)",
+        ],
+    )
+}}
+
 with
 
 items as (

@@ -1,3 +1,12 @@
+-- Indexed by reader (post hook): the workspace looks readers up one at a time.
+{{
+    config(
+        post_hook=[
+            "create index if not exists user_profiles_user_key on {{ this }} (user_key)",
+        ],
+    )
+}}
+
 with
 
 users as (
