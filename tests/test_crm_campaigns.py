@@ -33,9 +33,12 @@ WORKSPACE_TABLES = (
 
 
 def _facts(conn: psycopg.Connection) -> None:
-    """The marts' facts as dbt builds them, reduced to the columns goals read."""
+    """The marts' facts as dbt builds them, reduced to the columns goals read, and the
+    readers' groups the campaign sizes are counted by."""
     conn.execute(
         """
+        create table marts.dim_users (user_key text, department text, category text,
+            enrolled_year integer);
         create table marts.fct_loans (user_key text, checkout_date date, clc_class text,
             is_book boolean);
         create table marts.fct_visits (user_key text, visit_date date);
