@@ -161,6 +161,15 @@ def available(
     ]
 
 
+def als_parts(model) -> list[Als]:
+    """The ALS models inside a built candidate (``build``): als-blend holds the ALS of
+    als-decay, and the selection fits such a shared part once."""
+    inner = model.model
+    if isinstance(inner, Als):
+        return [inner]
+    return [inner.als] if isinstance(inner, Blend) else []
+
+
 def build(candidate: Candidate, user_groups: np.ndarray, item_classes: np.ndarray) -> Diversified:
     """The candidate's model, unfitted, under the class cap every published list follows."""
     return Diversified(candidate.make(user_groups, item_classes), item_classes, CLASS_CAP)

@@ -148,6 +148,8 @@ class Als(Scorer):
     item_factors: np.ndarray = field(default=None, repr=False)
     user_factors: np.ndarray = field(default=None, repr=False)
     _fitted: object = field(default=None, init=False, repr=False, compare=False)
+    # The matrix the factors were fitted on: fitting again on the same matrix keeps them.
+    _fitted_on: object = field(default=None, init=False, repr=False, compare=False)
 
     def implicit_model(self):
         """implicit's ALS with these settings, not fitted yet."""
@@ -166,12 +168,23 @@ class Als(Scorer):
     def fit(self, user_items: sparse.csr_matrix) -> Als:
         if user_items.nnz == 0:
             raise ModelFitError("no interactions to learn from")
+        if self._fitted_on is user_items:
+            return self
         model = self.implicit_model()
         model.fit(user_items, show_progress=False)
         self.user_factors = np.asarray(model.user_factors)
         self.item_factors = np.asarray(model.item_factors)
-        self._fitted = model
+        self._fitted, self._fitted_on = model, user_items
         return self
+
+    def share(self, fitted: dict[tuple, Als], user_items: sparse.csr_matrix) -> None:
+        """Take the factors of an ALS of the same settings already fitted on ``user_items``
+        (from ``fitted``, keyed by settings and matrix), else register this one to be fitted."""
+        key = (repr(self), id(user_items))
+        other = fitted.setdefault(key, self)
+        if other is not self and other._fitted_on is user_items:
+            self.user_factors, self.item_factors = other.user_factors, other.item_factors
+            self._fitted, self._fitted_on = other._fitted, user_items
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return (self.user_factors[rows] @ self.item_factors.T).astype(np.float64)

@@ -96,6 +96,32 @@ def test_of_two_tied_candidates_the_simpler_wins_whichever_scores_higher():
     assert scored["als-rich"] > scored["als-simple"]
 
 
+def test_the_blend_shares_the_fit_of_the_same_als_and_scores_as_it_would_alone():
+    train, test = _clustered()
+    groups = np.arange(train.shape[0]) % 4
+    classes = np.full(train.shape[1], -1)
+    blocked = np.zeros(train.shape[1], bool)
+    chosen = [BY_NAME[BASELINE], BY_NAME["als-decay"], BY_NAME["als-blend"]]
+
+    def run(candidates):
+        scores, _, _ = selection.score(
+            candidates, lambda weighting: train, test, blocked, None, groups, classes, SMALL
+        )
+        return {s.name: s for s in scores}
+
+    together, alone = run(chosen), run([chosen[0], chosen[2]])
+    assert together["als-blend"].metrics == alone["als-blend"].metrics
+    # The blend's ALS takes the factors of the ALS fitted before it, and keeps them.
+    fitted: dict = {}
+    first, second, other = Als(16, 1.0), Als(16, 1.0), Als(16, 2.0)
+    for als in (first, second, other):
+        als.share(fitted, train)
+        als.fit(train)
+    assert second.item_factors is first.item_factors
+    assert other.item_factors is not first.item_factors
+    assert not np.array_equal(other.item_factors, first.item_factors)
+
+
 def _score(name, complexity, per_reader):
     per_reader = np.asarray(per_reader, dtype=float)
     metrics = Metrics(len(per_reader), 0.0, 0.0, float(per_reader.mean()), 0.0)

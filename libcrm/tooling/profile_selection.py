@@ -56,7 +56,7 @@ class Outcome:
         )
         rows = [
             f"    {s.name:<22} HR@10 {s.metrics.hit_rate_at_10:.3f}  nDCG@10 "
-            f"{s.metrics.ndcg_at_10:.4f} [{s.ci_low:.4f}, {s.ci_high:.4f}]"
+            f"{s.metrics.ndcg_at_10:.4f} [{s.ci_low:.4f}, {s.ci_high:.4f}]  {s.seconds:5.1f} s"
             for s in self.choice.scores
         ]
         return [head, *rows, f"    {self.choice.reason}"]
