@@ -4,13 +4,14 @@ score recorded in ``quality.recommender_evaluations``."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
 import psycopg
 
-from recsys import resources, selection, validation
+from recsys import resources, selection, validation, warm
 from recsys.candidates import BASELINE, CANDIDATES, Candidate, available
 from recsys.selection import DEFAULT_RULES, Choice, Rules
 from recsys.warehouse import Catalogue
@@ -18,6 +19,8 @@ from recsys.warehouse import Catalogue
 # A weekly schedule selects again once the last selection is this many days old (a re-run or
 # a missed night does not shift the week).
 SELECTION_INTERVAL_DAYS = 7
+
+log = logging.getLogger(__name__)
 
 
 def previous_choice(conn: psycopg.Connection, data_date: date) -> tuple[str | None, date | None]:
@@ -87,9 +90,11 @@ def choose(
     due = selection_due(schedule, data_date, previous, last)
     if not due:
         pool = [c for c in pool if c.name in (BASELINE, previous)]
-    log = resources.validation_log(catalogue)
-    split = validation.windowed(log, resources.validation_end(data_date), rules)
+    loans_log = resources.validation_log(catalogue)
+    split = validation.windowed(loans_log, resources.validation_end(data_date), rules)
     axes = resources.split_axes(catalogue, split)
+    cutoff = split.cutoff.astype(object).date()
+    starts = warm.ValidationStarts(conn, cutoff, split.log.all_items, None if due else previous)
     scores, readers, loans = selection.score(
         pool,
         split.train,
@@ -99,10 +104,14 @@ def choose(
         axes.user_groups,
         axes.item_classes,
         rules,
+        starts,
     )
     choice = selection.decide(scores, readers, loans, previous, rules)
     if not due:
         choice = keep_unless_beaten(choice, previous, rules)
+    starts.save(choice.name)
+    if starts.started:
+        log.info("validation fit of %s warm-started from the split of %s", previous, starts.started)
     return choice, split
 
 

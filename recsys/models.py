@@ -150,6 +150,8 @@ class Als(Scorer):
     _fitted: object = field(default=None, init=False, repr=False, compare=False)
     # The matrix the factors were fitted on: fitting again on the same matrix keeps them.
     _fitted_on: object = field(default=None, init=False, repr=False, compare=False)
+    # A warm start (recsys.warm): item factors to start from, and the iterations to run then.
+    _start: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def implicit_model(self):
         """implicit's ALS with these settings, not fitted yet."""
@@ -171,16 +173,33 @@ class Als(Scorer):
         if self._fitted_on is user_items:
             return self
         model = self.implicit_model()
+        if self._start is not None:
+            factors, model.iterations = self._start
+            if factors.shape != (user_items.shape[1], self.factors):
+                raise ValueError(
+                    f"a warm start of shape {factors.shape} for {user_items.shape[1]} items "
+                    f"and {self.factors} factors"
+                )
+            model.item_factors = np.ascontiguousarray(factors, dtype=np.float32)
         model.fit(user_items, show_progress=False)
         self.user_factors = np.asarray(model.user_factors)
         self.item_factors = np.asarray(model.item_factors)
         self._fitted, self._fitted_on = model, user_items
         return self
 
+    def start(self, item_factors: np.ndarray, iterations: int) -> None:
+        """Fit from ``item_factors`` (one row per item of the matrix) for ``iterations``
+        instead of from implicit's random start for ``self.iterations``."""
+        self._start = (item_factors, iterations)
+
+    @property
+    def warm(self) -> bool:
+        return self._start is not None
+
     def share(self, fitted: dict[tuple, Als], user_items: sparse.csr_matrix) -> None:
         """Take the factors of an ALS of the same settings already fitted on ``user_items``
-        (from ``fitted``, keyed by settings and matrix), else register this one to be fitted."""
-        key = (repr(self), id(user_items))
+        (from ``fitted``, keyed by settings, start and matrix), else register this one."""
+        key = (repr(self), id(self._start), id(user_items))
         other = fitted.setdefault(key, self)
         if other is not self and other._fitted_on is user_items:
             self.user_factors, self.item_factors = other.user_factors, other.item_factors

@@ -13,7 +13,7 @@ from datetime import date
 from psycopg.types.json import Jsonb
 
 from libcrm import config, db, settings
-from recsys import activities, choosing, feedback, resources, similar
+from recsys import activities, choosing, feedback, resources, similar, warm
 from recsys.candidates import BASELINE, BY_NAME, CANDIDATES, Candidate
 from recsys.evaluate import Metrics
 from recsys.publish import Night, Replacement, replace_all
@@ -165,9 +165,16 @@ def run(
         clock.lap("evaluate")
         intake = feedback.take_in(conn, catalogue.patrons, data_date)
         log.info("from the portal: %s", intake)
+        production = warm.ProductionStart(conn, data_date, warm=not choice.selected)
         books = resources.recommend(
-            catalogue, data_date, BY_NAME[choice.name], feedback.dismissed(conn, "resource")
+            catalogue,
+            data_date,
+            BY_NAME[choice.name],
+            feedback.dismissed(conn, "resource"),
+            production.prepare(choice.name),
         )
+        if production.started:
+            log.info("%s warm-started from the night of %s", choice.name, production.started)
         clock.lap_parts("books", books.seconds)
         similar_rows = similar.for_night(books.model, choice.name, books.axes, catalogue, data_date)
         clock.lap("similar")
@@ -204,6 +211,8 @@ def run(
             data_date,
             Night(data_date, books.version, event_version),
         )
+        if books.axes is not None:
+            production.save(choice.name, books.model, books.axes.data.items)
         written, events_written = publication.rows_written[:2]
         cutoff = split.cutoff.astype(object).date()
         choosing.store(conn, run_id, data_date, choice, cutoff)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -173,11 +173,13 @@ def recommend(
     data_date: date,
     candidate: Candidate,
     dismissed: Mapping[str, set[str]] | None = None,
+    prepare: Callable[[Diversified, np.ndarray], None] | None = None,
 ) -> Published:
     """Train ``candidate`` on everything up to the end of ``data_date`` and rank books for
     eligible users: a popularity candidate for everyone, a personal one for readers with
     ``MIN_HISTORY`` books (the others get their department's popular books). Books a reader
-    ``dismissed`` (``user_key -> item ids``), and their other copies, are never ranked."""
+    ``dismissed`` (``user_key -> item ids``), and their other copies, are never ranked.
+    ``prepare(model, works)`` sees the candidate's model before its fit (a warm start)."""
     started = time.perf_counter()
     seconds: dict[str, float] = {}
     axes, eligible = production_axes(catalogue, data_date, candidate.weighting)
@@ -254,7 +256,10 @@ def recommend(
         )
     if len(personal):
         trained = time.perf_counter()
-        model = build(candidate, axes.user_groups, axes.item_classes).fit(data.matrix)
+        model = build(candidate, axes.user_groups, axes.item_classes)
+        if prepare is not None:
+            prepare(model, data.items)
+        model.fit(data.matrix)
         seconds["train"] = time.perf_counter() - trained
         because = np.empty(len(data.items), dtype=object)
         because[:] = [

@@ -118,10 +118,12 @@ def score(
     user_groups: np.ndarray,
     item_classes: np.ndarray,
     rules: Rules = DEFAULT_RULES,
+    starts=None,
 ) -> tuple[list[Score], int, int]:
     """Fit every candidate on its training matrix (``train_for(weighting)``) and score it on
     the same readers of ``test``; return the scores, the evaluable readers and their new
-    loans in the window (before any sampling)."""
+    loans in the window (before any sampling). ``starts`` (a ``recsys.warm.ValidationStarts``)
+    is told of each candidate's ALS parts before and after its fit."""
     first = train_for(candidates[0].weighting)
     rows = evaluable_users(first, test)
     readers, loans = len(rows), int(new_interactions(first, test)[rows].nnz)
@@ -134,9 +136,14 @@ def score(
         started = time.perf_counter()
         model = build(candidate, user_groups, item_classes)
         train = train_for(candidate.weighting)
-        for als in als_parts(model):
+        parts = als_parts(model)
+        for als in parts:
             als.share(fitted, train)
+        if starts is not None:
+            starts.before(candidate, parts)
         metrics, per_reader = holdout_lists(model, train, test, blocked, works, rows)
+        if starts is not None:
+            starts.after(candidate, parts)
         low, high = _interval(_mean, (per_reader,), rules)
         seconds = time.perf_counter() - started
         scores.append(Score(candidate, metrics, low, high, per_reader, seconds))
