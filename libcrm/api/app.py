@@ -85,14 +85,14 @@ def presented(
 
 async def client(token: Annotated[str, Depends(presented)], conn: Connection) -> str:
     """The client of a live token, else 401."""
-    found = await _one(conn, tokens.CLIENT_OF, [tokens.digest(token)])
+    (found,) = await _one(conn, tokens.CLIENT_OF, [tokens.digest(token)])
     if found is None:
         raise HTTPException(
             401,
             "the token is not valid or was revoked: ask for a new one (python -m libcrm api-token)",
             {"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    return found[0]
+    return found
 
 
 Client = Annotated[str, Depends(client)]
