@@ -113,6 +113,8 @@ def render(code: str, params: Params, translator: Translator = ENGLISH) -> str:
     ------
     KeyError
         ``code`` is not one of :data:`SENTENCES`, or a parameter it needs is missing.
+    ValueError
+        The parameter that chooses the plural form is not a number.
     """
     sentence = SENTENCES[code]
     values = {

@@ -203,6 +203,7 @@ def test_the_portal_role_reads_portal_only_and_cannot_read_back_reports(url):
         "select count(*) from recsys.dismissals",
         "select count(*) from portal.impressions",
         "select count(*) from portal.dismissals",
+        "select token_hash from portal.api_tokens",
         "delete from portal.api_tokens",
         "insert into portal.resource_recommendations (patron_id, rank, item_id, score, reason,"
         " generated_for, model_version) values ('P', 1, 'I', 1, 'r', current_date, 'v')",

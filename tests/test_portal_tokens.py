@@ -8,6 +8,7 @@ import sys
 
 import psycopg
 import pytest
+from psycopg import errors
 
 from libcrm import cli
 from libcrm.api import tokens
@@ -77,3 +78,33 @@ def test_a_token_written_with_out_is_never_readable_by_others(configured, tmp_pa
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert _client(configured, out.read_text().strip()) == "opac"
     assert all(mode & 0o077 == 0 for mode in modes), [oct(mode) for mode in modes]
+
+
+def test_the_portal_role_cannot_read_the_tokens_only_ask_whose_a_hash_is(configured):
+    """The API's role finds the client of the token it was sent and nothing else: not the
+    other clients, nor their hashes."""
+    with psycopg.connect(configured) as conn:
+        token = tokens.issue(conn, "opac")
+        tokens.issue(conn, "kiosk")
+        conn.execute("set role libcrm_portal")
+        for query in ("select * from portal.api_tokens", "select client from portal.api_tokens"):
+            with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(query)
+        assert tokens.client_of(conn, token) == "opac"
+        assert tokens.client_of(conn, "lcrm_wrong") is None
+
+
+def test_the_lookup_runs_with_its_owners_rights_on_a_pinned_search_path(configured):
+    with psycopg.connect(configured) as conn:
+        definer, settings, owner = conn.execute(
+            "select prosecdef, proconfig, proowner::regrole::text from pg_proc"
+            " where oid = 'portal.client_of(text)'::regprocedure"
+        ).fetchone()
+        granted = conn.execute(
+            "select coalesce(array_agg(grantee::regrole::text order by 1), '{}')"
+            " from pg_proc, aclexplode(proacl) where oid = 'portal.client_of(text)'::regprocedure"
+            " and privilege_type = 'EXECUTE' and grantee <> proowner"
+        ).fetchone()[0]
+    assert definer and "search_path=pg_catalog, pg_temp" in settings
+    assert owner == "libcrm_transformer"
+    assert granted == ["libcrm_portal"]  # not public

@@ -15,6 +15,7 @@ READ = {
     "quality": "select count(*) from quality.validation_results",
     "portal": "select count(*) from portal.resource_recommendations",
     "portal_reports": "select count(*) from portal.impressions",
+    "portal_tokens": "select count(*) from portal.api_tokens",
     "recsys": "select count(*) from recsys.recommendation_log",
 }
 WRITE = {
@@ -37,6 +38,7 @@ ALLOWED_READS = {
         "quality",
         "portal",
         "portal_reports",
+        "portal_tokens",
         "recsys",
     },
     "libcrm_portal": {"portal"},

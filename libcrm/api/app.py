@@ -7,6 +7,7 @@ and may only insert the impressions and dismissals it reports.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -14,19 +15,16 @@ from typing import Annotated
 import psycopg
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from psycopg_pool import AsyncConnectionPool
+from psycopg.abc import Query as Statement
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from libcrm.api import models, queries, tokens
+from libcrm.api import errors, models, queries, tokens
 from libcrm.workspace import i18n, vocabulary
 from libcrm.workspace.reasons import worded
 
 PREFIX = "/api/v1"
+log = logging.getLogger(__name__)
 bearer = HTTPBearer(auto_error=False, description="a token from python -m libcrm api-token")
-ERRORS = {
-    401: {"description": "no token, or not a live one"},
-    422: {"description": "a parameter or the body is not valid"},
-    503: {"description": "no night has been published yet"},
-}
 
 
 async def _as_portal(conn: psycopg.AsyncConnection) -> None:
@@ -40,17 +38,29 @@ async def _as_portal(conn: psycopg.AsyncConnection) -> None:
 
 
 @asynccontextmanager
-async def pool(url: str) -> AsyncIterator[AsyncConnectionPool]:
+async def pool(
+    url: str, *, min_size: int = 4, max_size: int = 8, timeout: float = 10
+) -> AsyncIterator[AsyncConnectionPool]:
     """The API's connections to the warehouse (open while the server runs). The handlers
-    are coroutines on one event loop: each request costs no thread hand-over."""
+    are coroutines on one event loop: each request costs no thread hand-over.
+
+    Parameters
+    ----------
+    url
+        The warehouse.
+    min_size, max_size
+        Connections kept open, and the most the pool opens.
+    timeout
+        Seconds a request waits for a connection before it is answered 503.
+    """
     async with AsyncConnectionPool(
         url,
-        min_size=4,
-        max_size=8,
+        min_size=min_size,
+        max_size=max_size,
         kwargs={"autocommit": True},
         configure=_as_portal,
         open=False,
-        timeout=10,
+        timeout=timeout,
     ) as connections:
         yield connections
 
@@ -63,11 +73,11 @@ async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]
 Connection = Annotated[psycopg.AsyncConnection, Depends(connection)]
 
 
-async def _one(conn: psycopg.AsyncConnection, query: str, values=None):
+async def _one(conn: psycopg.AsyncConnection, query: Statement, values=None):
     return await (await conn.execute(query, values)).fetchone()
 
 
-async def _all(conn: psycopg.AsyncConnection, query: str, values=None):
+async def _all(conn: psycopg.AsyncConnection, query: Statement, values=None):
     return await (await conn.execute(query, values)).fetchall()
 
 
@@ -85,14 +95,14 @@ def presented(
 
 async def client(token: Annotated[str, Depends(presented)], conn: Connection) -> str:
     """The client of a live token, else 401."""
-    found = await _one(conn, tokens.CLIENT_OF, [tokens.digest(token)])
+    (found,) = await _one(conn, tokens.CLIENT_OF, [tokens.digest(token)])
     if found is None:
         raise HTTPException(
             401,
             "the token is not valid or was revoked: ask for a new one (python -m libcrm api-token)",
             {"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    return found[0]
+    return found
 
 
 Client = Annotated[str, Depends(client)]
@@ -103,7 +113,9 @@ ItemId = Annotated[str, Path(pattern=models.IDENTIFIER, examples=["I0000042"])]
 async def _served(conn: psycopg.AsyncConnection) -> tuple:
     row = await _one(conn, queries.SERVED)
     if row is None:
-        raise HTTPException(503, "no night has been published yet", {"Retry-After": "3600"})
+        raise HTTPException(
+            503, errors.UNPUBLISHED, {"Retry-After": str(errors.UNPUBLISHED_RETRY_AFTER)}
+        )
     return row
 
 
@@ -139,6 +151,17 @@ def _event(lang: str, event_id, title, category, starts_at, ends_at, place) -> m
     )
 
 
+def _reason(code: str, params: dict, lang: str) -> models.Reason:
+    """The reason as published, worded in ``lang``; its text null when this version cannot
+    word it, so one odd reason does not cost the reader the whole list."""
+    try:
+        text = worded(code, params, lang)
+    except (KeyError, ValueError) as missing:
+        log.warning("portal API: reason %s %s cannot be worded (%r)", code, params, missing)
+        text = None
+    return models.Reason(code=code, params=params, text=text)
+
+
 async def recommendations(
     _client: Client,
     conn: Connection,
@@ -155,12 +178,11 @@ async def recommendations(
         raise HTTPException(404, f"no recommendations were published for patron {patron_id}")
     listed = []
     for rank, score, code, params, _night, _version, *target in rows:
-        reason = models.Reason(code=code, params=params, text=worded(code, params, lang))
         listed.append(
             models.Recommendation(
                 rank=rank,
                 score=score,
-                reason=reason,
+                reason=_reason(code, params, lang),
                 item=_item(*target) if kind == "books" else None,
                 event=_event(lang, *target) if kind == "events" else None,
             )
@@ -262,20 +284,17 @@ def create_api() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    found = {404: {"description": "no such patron or item in the served night"}}
-    api.add_api_route("/publication", publication, methods=["GET"], responses=ERRORS)
+    found = errors.ERRORS | errors.NOT_FOUND
+    api.add_api_route("/publication", publication, methods=["GET"], responses=errors.ERRORS)
     api.add_api_route(
         "/patrons/{patron_id}/recommendations",
         recommendations,
         methods=["GET"],
-        responses=ERRORS | found,
+        responses=found,
     )
-    api.add_api_route(
-        "/items/{item_id}/similar", similar, methods=["GET"], responses=ERRORS | found
-    )
+    api.add_api_route("/items/{item_id}/similar", similar, methods=["GET"], responses=found)
     for path, handler in (("/impressions", impressions), ("/dismissals", dismissals)):
-        api.add_api_route(
-            path, handler, methods=["POST"], status_code=202, responses=ERRORS | found
-        )
+        api.add_api_route(path, handler, methods=["POST"], status_code=202, responses=found)
+    api.add_exception_handler(PoolTimeout, errors.busy)
     api.add_middleware(_Headers)
     return api

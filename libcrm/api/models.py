@@ -68,7 +68,10 @@ class Reason(BaseModel):
         description="one of the reason codes listed in the README", examples=["popular"]
     )
     params: dict[str, str | int] = Field(description="the code's parameters")
-    text: str = Field(description="the reason worded in the asked language")
+    text: str | None = Field(
+        description="the reason worded in the asked language; null when this version cannot "
+        "word it (a code it does not know, or a parameter the sentence needs is missing)"
+    )
 
 
 class Item(BaseModel):
@@ -135,6 +138,10 @@ class Dismissal(Strict):
     dismissed_at: Happened | None = Field(
         default=None, description="when the reader dismissed it; default: now"
     )
+
+
+class Error(BaseModel):
+    detail: str = Field(description="what went wrong and what to do")
 
 
 class Received(BaseModel):

@@ -74,10 +74,11 @@ def clients(conn: psycopg.Connection) -> list[Client]:
     return [Client(*row) for row in rows]
 
 
-CLIENT_OF = "select client from portal.api_tokens where token_hash = %s and revoked_at is null"
+# The client of a live token's hash, or null: the API's role may not read portal.api_tokens,
+# only ask this function (libcrm/schema/30_portal.sql).
+CLIENT_OF = "select portal.client_of(%s)"
 
 
 def client_of(conn: psycopg.Connection, token: str) -> str | None:
     """The client a live ``token`` belongs to, else None."""
-    row = conn.execute(CLIENT_OF, [digest(token)]).fetchone()
-    return row[0] if row else None
+    return conn.execute(CLIENT_OF, [digest(token)]).fetchone()[0]

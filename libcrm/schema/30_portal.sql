@@ -139,3 +139,14 @@ create table if not exists portal.api_tokens (
     created_at timestamptz not null default now(),
     revoked_at timestamptz
 );
+
+-- The one question the API may ask of that table: which client owns a live token's hash
+-- (null for none). The API's role cannot read the table (40_roles.sql): it runs this with its
+-- owner's rights, on a pinned search path so that no object of the caller's can stand in.
+create or replace function portal.client_of(hash text) returns text
+language sql
+stable strict security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select client from portal.api_tokens where token_hash = hash and revoked_at is null
+$$;

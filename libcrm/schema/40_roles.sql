@@ -3,7 +3,8 @@
 --   libcrm_loader      writes raw, quarantine, identity
 --   libcrm_transformer reads those, writes the dbt schemas, quality, portal and recsys
 --                      (recsys: the recommender's publication history, keyed by user_key)
---   libcrm_portal      reads portal only (and inserts the portal's impressions and dismissals)
+--   libcrm_portal      reads portal only (and inserts the portal's impressions and dismissals),
+--                      except the token hashes: it asks portal.client_of whose a hash is
 --   libcrm_analyst     reads the dbt schemas and quality only
 -- Roles are cluster-wide: they are created once, if missing; grants are per database.
 
@@ -68,6 +69,12 @@ grant select on all tables in schema portal to libcrm_portal;
 alter default privileges in schema portal grant select on tables to libcrm_portal;
 revoke all on portal.impressions, portal.dismissals from libcrm_portal;
 grant insert on portal.impressions, portal.dismissals to libcrm_portal;
+-- Nor may it read the clients' token hashes: it asks portal.client_of (30_portal.sql), which
+-- the transformer owns (it reads portal.api_tokens) and only the portal may execute.
+revoke all on portal.api_tokens from libcrm_portal;
+alter function portal.client_of(text) owner to libcrm_transformer;
+revoke all on function portal.client_of(text) from public;
+grant execute on function portal.client_of(text) to libcrm_portal;
 
 -- Analyst: pseudonymous models and quality results, never raw or identity.
 grant usage on schema staging, intermediate, marts, snapshots, quality to libcrm_analyst;
