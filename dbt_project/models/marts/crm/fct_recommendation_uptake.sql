@@ -12,6 +12,10 @@ impressions as (
     select * from {{ source('recsys', 'impressions') }}
 ),
 
+publications as (
+    select * from {{ source('portal', 'publication') }}
+),
+
 loans as (
     select * from {{ ref('fct_loans') }}
 ),
@@ -69,20 +73,35 @@ taken as (
     from activity_uptake
 ),
 
--- A reader was shown a night's list when the portal reported showing any of its
--- recommendations after publication and within the window.
+-- The portal serves the newest published night, from the day after its generated_for until
+-- the day after the next night's (served_until null: still served). Every publication
+-- replaces both kinds' lists, even with none of a kind. Days, not published_at: a re-run of
+-- the served night moves its published_at, not what the portal served before.
+serving as (
+    select
+        generated_for,
+        generated_for + 1 as served_from,
+        lead(generated_for) over (order by generated_for) + 1 as served_until
+    from publications
+),
+
+-- A reader was shown a night's list when the portal reported showing one of its
+-- recommendations while that night was served, within the window: an impression of a book
+-- a later night recommended again is that later night's.
 shown as (
     select distinct
         recommended.model_version,
         recommended.kind,
         recommended.user_key
     from recommended
+    inner join serving on recommended.generated_for = serving.generated_for
     inner join impressions
         on
             recommended.user_key = impressions.user_key
             and recommended.kind = impressions.kind
             and recommended.target_id = impressions.target_id
-            and impressions.shown_at >= recommended.generated_for + 1
+            and serving.served_from <= impressions.shown_at
+            and (serving.served_until is null or serving.served_until > impressions.shown_at)
             and impressions.shown_at < recommended.generated_for + 1 + {{ uptake_window_days }}
 ),
 
