@@ -7,7 +7,8 @@ One run per day; the data interval is that day. Stages, in order:
    (rejected rows go to `quarantine.rejected_rows`, counts to `raw.load_audit`);
 2. **validate raw** with Great Expectations: a critical failure stops the run here;
 3. **transform**: `dbt source freshness` (recorded in `quality.source_freshness`; a late or
-   stopped source is e-mailed to `LIBCRM_ALERT_TO`), then `dbt build` of staging and marts;
+   stopped source is e-mailed to `LIBCRM_ALERT_TO` unless the academic calendar excuses it),
+   then `dbt build` of staging and marts;
 4. **validate marts**: a critical failure stops the run before anything is published;
 5. **recommend**: record the members of the workspace's audiences for the night and measure
    the launched campaigns (libcrm.crm); evaluate ALS against popularity, train, and publish

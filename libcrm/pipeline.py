@@ -101,17 +101,20 @@ def build_marts(data_date: date, run_id: str = "manual", log_url: str | None = N
 
 def check_freshness(data_date: date, run_id: str, log_url: str | None = None) -> dict:
     """Run ``dbt source freshness`` for the day, record it in ``quality.source_freshness`` and
-    e-mail one alert naming the late or stopped source tables; return the count per status.
+    e-mail one alert naming the late or stopped source tables the academic calendar does not
+    excuse; return the count per status (and of the ``excused``, when any).
 
     A stale source does not fail the night: the marts are built from what ``raw`` holds.
     """
-    rows = transform.source_freshness(data_date)
+    rows = alerts.excuse_quiet_tables(transform.source_freshness(data_date), data_date)
     with db.connect() as conn:
         transform.record_freshness(conn, data_date, run_id, rows)
         alerts.notify_stale_sources(conn, data_date, run_id, log_url)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
+        if row["excused_because"]:
+            counts["excused"] = counts.get("excused", 0) + 1
     log.info("source freshness for %s: %s", data_date, counts)
     return counts
 

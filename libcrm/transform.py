@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 
@@ -99,7 +99,9 @@ def source_freshness(data_date: date, url: str | None = None) -> list[dict]:
 
     Freshness is measured at the end of ``data_date`` (the project's ``collect_freshness``
     override), so it does not depend on when the night runs. A late (warn) or stopped (error)
-    source is a result, not a failure: the night goes on with what ``raw`` holds.
+    source is a result, not a failure: the night goes on with what ``raw`` holds. Each dict
+    also holds the table's ``allowed_lag_hours`` (its ``warn_after``) and the kinds of calendar
+    period it is ``quiet_during`` (its ``config.meta``), for :mod:`libcrm.alerts.quiet`.
     """
     variables = {"as_of": data_date.isoformat()}
     outcome = _invoke(["source", "freshness", "--vars", json.dumps(variables)], url)
@@ -121,6 +123,10 @@ def source_freshness(data_date: date, url: str | None = None) -> list[dict]:
                 "age_hours": age / 3600 if known and age is not None else None,
                 "warn_after": _period(criteria.warn_after) if criteria else None,
                 "error_after": _period(criteria.error_after) if criteria else None,
+                "allowed_lag_hours": _hours(criteria.warn_after or criteria.error_after)
+                if criteria
+                else None,
+                "quiet_during": tuple(result.node.config.meta.get("quiet_during", ())),
             }
         )
     return rows
@@ -137,25 +143,34 @@ def _period(threshold) -> str | None:
     return f"{threshold.count} {threshold.period}"
 
 
+def _hours(threshold) -> float | None:
+    if not threshold:
+        return None
+    return timedelta(**{threshold.period.plural(): threshold.count}).total_seconds() / 3600
+
+
 def record_freshness(
     conn: psycopg.Connection, data_date: date, run_id: str, rows: list[dict]
 ) -> None:
     """Store the day's freshness in ``quality.source_freshness`` (a re-run replaces it; an alert
-    already sent for the same status is remembered, so a re-run does not send it again)."""
+    already sent for the same status is remembered, so a re-run does not send it again), with
+    the reason a stale table is excused from the alert (``excused_because``, else null)."""
     for row in rows:
         conn.execute(
             """
             insert into quality.source_freshness (data_date, source_name, table_name, status,
-                newest_record, measured_at, age_hours, warn_after, error_after, run_id)
+                newest_record, measured_at, age_hours, warn_after, error_after, run_id,
+                excused_because)
             values (%(day)s, %(source_name)s, %(table_name)s, %(status)s, %(newest_record)s,
-                %(day)s::date + 1, %(age_hours)s, %(warn_after)s, %(error_after)s, %(run_id)s)
+                %(day)s::date + 1, %(age_hours)s, %(warn_after)s, %(error_after)s, %(run_id)s,
+                %(excused_because)s)
             on conflict (data_date, source_name, table_name) do update set
                 status = excluded.status, newest_record = excluded.newest_record,
                 age_hours = excluded.age_hours, warn_after = excluded.warn_after,
                 error_after = excluded.error_after, run_id = excluded.run_id,
-                checked_at = now(),
+                excused_because = excluded.excused_because, checked_at = now(),
                 alerted_at = case when quality.source_freshness.status = excluded.status
                     then quality.source_freshness.alerted_at end
             """,
-            {**row, "day": data_date, "run_id": run_id},
+            {"excused_because": None, **row, "day": data_date, "run_id": run_id},
         )

@@ -377,7 +377,8 @@ def test_an_api_without_purchase_requests_still_delivers_the_rest(server, tmp_pa
     folder = tmp_path / "ils" / FIRST.isoformat()
     delivered = [name for name in ILS_FILES if name != "purchase_requests.csv"]
     assert sorted(counts) == sorted(delivered)
-    assert sorted(path.name for path in folder.iterdir()) == sorted(delivered)  # no leftovers
+    # No leftovers: the files and the manifest of the complete pull.
+    assert sorted(path.name for path in folder.iterdir()) == sorted([*delivered, ils_api.MANIFEST])
     assert library.requests.count((PURCHASES_PATH, 0)) == 1  # a 404 is not retried
     assert "purchase_requests.csv not written" in caplog.text
 

@@ -15,8 +15,9 @@ from libcrm.alerts.messages import stale_alert
 def notify_stale_sources(
     conn: psycopg.Connection, day: date, run_id: str, log_url: str | None = None
 ) -> int:
-    """Send one alert naming every late or stopped source table of ``day`` not yet alerted;
-    return how many tables it named (0: nothing stale, or already told)."""
+    """Send one alert naming every late or stopped source table of ``day`` not yet alerted
+    and not excused by the academic calendar (:mod:`libcrm.alerts.quiet`); return how many
+    tables it named (0: nothing stale, all excused, or already told)."""
     with conn.cursor(row_factory=dict_row) as cursor:
         rows = cursor.execute(
             """
@@ -24,6 +25,7 @@ def notify_stale_sources(
                    warn_after, error_after
             from quality.source_freshness
             where data_date = %s and status <> 'pass' and alerted_at is null
+                and excused_because is null
             order by source_name, table_name
             """,
             [day],
@@ -36,7 +38,8 @@ def notify_stale_sources(
     if send(alert):
         conn.execute(
             "update quality.source_freshness set alerted_at = now() "
-            "where data_date = %s and status <> 'pass' and alerted_at is null",
+            "where data_date = %s and status <> 'pass' and alerted_at is null "
+            "and excused_because is null",
             [day],
         )
     return len(rows)

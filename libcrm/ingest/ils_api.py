@@ -10,7 +10,10 @@ Paging is ``offset``/``limit`` over records sorted by id; an increment asks for 
 ``metadata.updatedDate`` falls in the day (in the library's time zone). Tenant, token renewal,
 ``Retry-After`` and retries are the client's (:mod:`libcrm.ingest.folio_client`). Progress is
 checkpointed after every page, so a run that stops half-way resumes at the next page without
-writing a record twice; the CSV appears only when the entity is complete. Purchase requests
+writing a record twice; the CSV appears only when the entity is complete, and ``.pulled.json``
+once the whole day is. The nightly load pulls a day once: a re-run of a day whose landing copy
+is complete replays it instead of asking the API again, which would no longer return the
+records changed since (their ``updatedDate`` has moved on). Purchase requests
 come from an endpoint FOLIO does not define (see docs/sources.md); an API without it answers
 404 and the night goes on without ``purchase_requests.csv``.
 """
@@ -42,6 +45,8 @@ log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 1000  # records per page: FOLIO's documented maximum for most endpoints
 LIBRARY_TIMEZONE = "Asia/Shanghai"  # export times are local; the API speaks UTC
+# Written into ils/<day>/ when every collection of the day is complete: what was pulled, when.
+MANIFEST = ".pulled.json"
 
 
 def day_query(day: date, initial: bool, zone: ZoneInfo) -> str:
@@ -146,7 +151,35 @@ def pull_day(
     finally:
         if own:
             client.close()
+    manifest = {
+        "api": client.base_url,
+        "query": query,
+        "pulled_at": datetime.now(ZoneInfo("UTC")).isoformat(timespec="seconds"),
+        "files": counts,
+    }
+    written = folder / f"{MANIFEST}.partial"
+    written.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    os.replace(written, folder / MANIFEST)
     return counts
+
+
+def landing_copy(folder: Path) -> dict | None:
+    """The manifest of the complete pull that lies in ``folder`` (``api``, ``query``,
+    ``pulled_at``, ``files``), or None when no complete pull does."""
+    manifest = folder / MANIFEST
+    if not manifest.exists():
+        return None
+    pulled = json.loads(manifest.read_text(encoding="utf-8"))
+    missing = sorted(name for name in pulled["files"] if not (folder / name).exists())
+    if missing:
+        log.warning(
+            "%s: %s of the pull of %s are gone: the day is pulled from the API again",
+            folder,
+            ", ".join(missing),
+            pulled["pulled_at"],
+        )
+        return None
+    return pulled
 
 
 def _pull(
@@ -222,7 +255,29 @@ def first_pull(day: date) -> bool:
 
 
 def pull_configured_day(day: date) -> dict[str, int]:
-    """Write ``ils/<day>/`` from the API the settings name, for the nightly load."""
+    """Write ``ils/<day>/`` from the API the settings name, for the nightly load; return the
+    records per file.
+
+    A day already pulled in full is replayed from its landing copy, not asked of the API again,
+    so a re-run of the day loads the same rows as its first run. ``main`` (the command line)
+    always asks the API, and replaces the copy the next run then replays.
+    """
+    folder = config.landing_dir() / "ils" / day.isoformat()
+    pulled = landing_copy(folder)
+    if pulled is not None:
+        log.info(
+            "ILS API for %s: replaying the landing copy %s pulled from %s at %s (%s) instead of "
+            "asking the API again; to pull the day afresh, run python -m libcrm.ingest.ils_api "
+            "--url %s --day %s, then the day again",
+            day,
+            folder,
+            pulled["api"],
+            pulled["pulled_at"],
+            ", ".join(f"{name} {count}" for name, count in pulled["files"].items()),
+            pulled["api"],
+            day,
+        )
+        return pulled["files"]
     with configured_client() as client:
         return pull_day(client.base_url, "", day, initial=first_pull(day), client=client)
 

@@ -68,3 +68,6 @@ create table if not exists quality.source_freshness (
     alerted_at timestamptz,
     primary key (data_date, source_name, table_name)
 );
+-- Why a late or stopped table was not alerted: the academic calendar's periods it is quiet
+-- during (libcrm/alerts/quiet.py); null when it was not excused.
+alter table quality.source_freshness add column if not exists excused_because text;

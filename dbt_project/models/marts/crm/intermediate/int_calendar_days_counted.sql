@@ -46,7 +46,7 @@ periods as (
     select
         days.calendar_date,
         coalesce(bool_or(calendar.kind = 'term'), false) as in_term,
-        coalesce(bool_or(calendar.kind = 'holiday'), false) as in_holiday,
+        coalesce(bool_or(calendar.kind in ('holiday', 'closure')), false) as in_holiday,
         count(calendar.kind) > 0 as is_covered
     from days
     left join calendar
