@@ -46,6 +46,8 @@ REFERENCE_STAGE = "reference: bare implicit fit + top 10"
 # Measured once per scale: the portal's goal is a million rows published in at most 60 s.
 PUBLISH_ROWS = 1_000_000
 PUBLISH_STAGE = f"reference: publish {PUBLISH_ROWS:,} rows"
+# Measured once per scale, last: the incremental night where the week's choice is ALS.
+KEPT_ALS_STAGE = "reference: recommend with ALS kept, warm and cold"
 
 
 def _stage(name: str, day: date, env: dict, pipe) -> None:
@@ -54,7 +56,7 @@ def _stage(name: str, day: date, env: dict, pipe) -> None:
 
     started = time.perf_counter()
     run_id = f"bench-{day}"
-    steps, published = None, None
+    steps, published, quality = None, None, None
     if name.startswith("ingest_"):
         rows = pipeline.ingest_source(name.removeprefix("ingest_"), day)["rows_read"]
     elif name.startswith("validate_"):
@@ -68,6 +70,10 @@ def _stage(name: str, day: date, env: dict, pipe) -> None:
         published = result["published_model"]
     elif name == PUBLISH_STAGE:
         rows, steps = publish_reference(day, PUBLISH_ROWS)
+    elif name == KEPT_ALS_STAGE:
+        from libcrm.tooling.bench_warm import kept_als_reference
+
+        rows, steps, quality = kept_als_reference(day)
     else:
         rows, steps = implicit_reference(day)
     seconds = time.perf_counter() - started
@@ -83,6 +89,8 @@ def _stage(name: str, day: date, env: dict, pipe) -> None:
         measured["steps"] = steps
     if published:
         measured["published_model"] = published
+    if quality:
+        measured["quality"] = quality
     pipe.send(measured)
 
 
@@ -162,6 +170,7 @@ def bench_scale(scale: str, server_url: str) -> dict:
                 references.append(_run_stage(REFERENCE_STAGE, day, env))
                 if label == "incremental":
                     references.append(_run_stage(PUBLISH_STAGE, day, env))
+                    references.append(_run_stage(KEPT_ALS_STAGE, day, env))
                 for reference in references:
                     _reported(reference)
                 nights[label] = {

@@ -18,10 +18,14 @@ Measured by `make bench` (`BENCH_SCALES=small,medium,large make bench` for all t
 simulates each library, runs two nights stage by stage — the initial load of the whole history,
 then one incremental day — each stage in a fresh process as an Airflow task would run, and
 measures wall time, rows per second and the stage's own peak resident memory (VmHWM). In the
-same run it measures three references: a bare `psql \\copy` of the same gate log into a plain
+same run it measures four references: a bare `psql \\copy` of the same gate log into a plain
 table, bare implicit ALS (same matrix, same settings) fitting and recommending 10 items for
-every user, and (after the incremental night) the nightly atomic publication of one million
-portal rows, ten for each of 100,000 patrons, with as many history rows. Raw results:
+every user, and after the incremental night the nightly atomic publication of one million
+portal rows, ten for each of 100,000 patrons, with as many history rows, and the recommend
+stage of a library whose week's choice is ALS (`libcrm/tooling/bench_warm.py`: `als-blend`
+selected against the most-borrowed list on the night before, then the incremental night once
+on the weekly schedule, its fits warm-started, and once with every fit cold, with the nDCG@10
+of both and the share of books their publications have in common). Raw results:
 `bench/results/<scale>.json`. This page is regenerated from them. The load average noted per
 scale says how busy the two cores were: a load near 1 is a quiet machine; a run that shared
 the machine with the test suite (load 2–4) gives upper bounds. Each stage is measured once:
@@ -30,7 +34,9 @@ second (medium's gate log) by more.
 
 Validation stages cost a near-constant 7–10 s each, most of it starting a process and
 importing Great Expectations; `transform` is the whole `dbt build` (models, snapshot and
-tests); `recommend` includes the nightly holdout evaluation (two extra fits), the books step
+tests); `recommend` includes the model selection (`evaluate`: on the initial night every
+candidate of docs/recommender.md is fitted and scored; on the incremental night, by the weekly
+schedule, only the week's choice and the most-borrowed list), the books step
 (`books_matrix` builds the training matrix, `books_train` fits the model, `books_recommend_all`
 ranks, filters, caps and explains every eligible patron's list), events and the atomic
 publication of both portal tables. The `rows` column counts what each stage handles: rows read
@@ -97,7 +103,28 @@ def comparisons(night: dict) -> list[str]:
             f"transaction in {seconds:.2f} s: **{publish['rows'] / seconds:,.0f} rows/s** "
             "(goal ≤ 60 s)"
         )
+    kept = next((s for name, s in stages.items() if name.startswith("reference: recommend")), None)
+    if kept:
+        lines.append(_kept_als(kept))
     return lines
+
+
+def _kept_als(stage: dict) -> str:
+    quality = stage.get("quality", {})
+    if "skipped" in quality:
+        return (
+            f"- recommend with ALS kept: not measured, ALS did not win here ({quality['skipped']})"
+        )
+    steps = stage["steps"]
+    return (
+        f"- recommend with ALS kept (als-blend, weekly schedule): **{steps['warm']:.1f} s "
+        f"warm-started** against {steps['cold']:.1f} s with every fit cold (evaluate "
+        f"{steps['warm_evaluate']:.1f} vs {steps['cold_evaluate']:.1f} s, training "
+        f"{steps['warm_books_train']:.1f} vs {steps['cold_books_train']:.1f} s); nDCG@10 "
+        f"{quality['warm_ndcg_at_10']:.4f} warm vs {quality['cold_ndcg_at_10']:.4f} cold "
+        f"(most-borrowed {quality['popularity_ndcg_at_10']:.4f}); the two publications share "
+        f"{quality['shared_books']:.0%} of their books"
+    )
 
 
 def workspace_section(result: dict) -> str:
