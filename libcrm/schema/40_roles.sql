@@ -6,23 +6,48 @@
 --   libcrm_portal      reads portal only (and inserts the portal's impressions and dismissals),
 --                      except the token hashes: it asks portal.client_of whose a hash is
 --   libcrm_analyst     reads the dbt schemas and quality only
--- Roles are cluster-wide: they are created once, if missing; grants are per database.
+--   libcrm_workspace   the librarians' workspace (60_workspace.sql): a member of
+--                      libcrm_analyst, writes the workspace schema
+-- Roles are cluster-wide: they are created once, if missing; grants are per database. Only a
+-- superuser (the demo's, or deploy/init-warehouse.sql's on a server) creates them and makes
+-- libcrm_workspace a member of libcrm_analyst; the pipeline's own login, which may not, finds
+-- them in place and leaves them so.
 
 do $$
 declare
     role_name text;
 begin
     foreach role_name in array array[
-        'libcrm_loader', 'libcrm_transformer', 'libcrm_portal', 'libcrm_analyst'
+        'libcrm_loader', 'libcrm_transformer', 'libcrm_portal', 'libcrm_analyst',
+        'libcrm_workspace'
     ] loop
         if not exists (select from pg_roles where rolname = role_name) then
             begin
                 execute format('create role %I nologin', role_name);
-            exception when duplicate_object or unique_violation then
-                null;  -- created meanwhile by a concurrent bootstrap of another database
+            exception
+                when duplicate_object or unique_violation then
+                    null;  -- created meanwhile by a concurrent bootstrap of another database
+                when insufficient_privilege then
+                    raise exception 'role % does not exist and % may not create it',
+                        role_name, current_user
+                        using hint = 'Run deploy/init-warehouse.sql once as a superuser '
+                        '(docs/deploy.md).';
             end;
         end if;
     end loop;
+    if not exists (
+        select from pg_auth_members
+        where roleid = 'libcrm_analyst'::regrole and member = 'libcrm_workspace'::regrole
+    ) then
+        begin
+            grant libcrm_analyst to libcrm_workspace;
+        exception when insufficient_privilege then
+            raise exception 'libcrm_workspace is not a member of libcrm_analyst and % may not '
+                'make it one', current_user
+                using hint = 'Run deploy/init-warehouse.sql once as a superuser '
+                '(docs/deploy.md).';
+        end;
+    end if;
 end
 $$;
 

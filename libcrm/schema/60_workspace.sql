@@ -1,19 +1,7 @@
 -- The librarians' workspace: accounts, sessions, login attempts and the audit log.
--- The workspace connects as libcrm_workspace: it reads the pseudonymous marts and quality
--- results (as libcrm_analyst does) and writes only this schema. It never reads raw or
--- identity; personal data leaves only through the audited functions of 62_crm.sql.
-
-do $$
-begin
-    if not exists (select from pg_roles where rolname = 'libcrm_workspace') then
-        begin
-            create role libcrm_workspace nologin;
-        exception when duplicate_object or unique_violation then
-            null;  -- created meanwhile by a concurrent bootstrap of another database
-        end;
-    end if;
-end
-$$;
+-- The workspace connects as libcrm_workspace (40_roles.sql): it reads the pseudonymous marts
+-- and quality results (as a member of libcrm_analyst) and writes only this schema. It never
+-- reads raw or identity; personal data leaves only through the audited functions of 62_crm.sql.
 
 create schema if not exists workspace;
 revoke all on schema workspace from public;
@@ -66,7 +54,6 @@ create table if not exists workspace.audit_log (
 );
 create index if not exists audit_log_at on workspace.audit_log (at);
 
-grant libcrm_analyst to libcrm_workspace;
 grant usage on schema workspace to libcrm_workspace;
 grant select, insert, update, delete on workspace.accounts, workspace.sessions
 to libcrm_workspace;
