@@ -1,6 +1,7 @@
 """Opinion leaders: the readers whose books others borrow after them, with their department,
-the subjects they read (CLC classes), the followers they reach and their score, and how the
-leaders spread over the departments."""
+the subjects they lead in (the CLC classes of the works their followers took up after them,
+not the classes they borrow most), the followers they reach and their score, and how the
+leaders spread over the departments and the subjects."""
 
 from __future__ import annotations
 
@@ -24,11 +25,10 @@ LEADERS_PER_PAGE = 100
 
 LEADERS = sql.SQL("""
 select
-    o.rank, o.user_key, u.department, u.category, p.top_clc_classes, o.followers_reached,
+    o.rank, o.user_key, u.department, u.category, o.subjects, o.followers_reached,
     o.books_carried, o.score, o.co_borrowers, o.average_lead_days
 from marts.opinion_leaders as o
 join marts.dim_users as u using (user_key)
-left join marts.user_profiles as p using (user_key)
 where {where}
 order by o.rank
 """)
@@ -56,10 +56,11 @@ def by_department(table: web.Table) -> web.Table:
 
 
 def by_subject(table: web.Table) -> web.Table:
-    """How many leaders read each CLC class among their top three, most leaders first."""
+    """How many leaders lead in each CLC class (among the top classes their followers took
+    up), most leaders first."""
     counts: dict[str, int] = {}
     for row in table.dicts():
-        for code in (row["top_clc_classes"] or "").split(","):
+        for code in (row["subjects"] or "").split(","):
             if code:
                 counts[code] = counts.get(code, 0) + 1
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
