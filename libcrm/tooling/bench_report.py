@@ -127,6 +127,17 @@ def _kept_als(stage: dict) -> str:
     )
 
 
+def _audience(result: dict) -> str:
+    """The audience whose page was measured, in words (runs before it measured none)."""
+    if "audience" not in result:
+        return ""
+    audience = result["audience"]
+    return (
+        f" (the audience page: “{audience['name']}”, {audience['members']:,} members, saved by"
+        " the benchmark with the audience builder's form and archived after it)"
+    )
+
+
 def workspace_section(result: dict) -> str:
     """The table of one ``bench-workspace`` run: each page's render times."""
     machine = result["machine"]
@@ -135,7 +146,7 @@ def workspace_section(result: dict) -> str:
         f"`python -m libcrm bench-workspace --scale {result['scale']}` on the warehouse of a "
         f"{result['scale']} `make demo` ({result['patrons']:,} patrons): the workspace served as "
         "its own process, each page requested over loopback HTTP by a signed-in librarian "
-        f"{result['rounds']} times in a row after one warm-up request. Machine: "
+        f"{result['rounds']} times in a row after one warm-up request{_audience(result)}. Machine: "
         f"{machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']}, measured "
         f"{result['measured_at']} with load average {result['load_average_at_end'][0]} at the "
         f"end. Goal: p95 ≤ {result['goal_p95_ms']} ms per page.\n",
@@ -144,6 +155,7 @@ def workspace_section(result: dict) -> str:
     ]
     for page, times in result["pages"].items():
         shown = re.sub(r"/readers/\w+", "/readers/<most active reader>", page)
+        shown = re.sub(r"/audiences/\d+", "/audiences/<the benchmark's audience>", shown)
         mark = " ✗" if times["p95_ms"] > result["goal_p95_ms"] else ""
         lines.append(
             f"| `{shown}` | {times['status']} | {times['median_ms']:.1f} | "
