@@ -75,8 +75,10 @@ def choose(
     schedule: str,
     rules: Rules = DEFAULT_RULES,
     candidates: Sequence[Candidate] = CANDIDATES,
-) -> tuple[Choice, validation.Split]:
-    """Score the night's candidates on the validation split and decide what to publish."""
+) -> tuple[Choice, validation.Split, warm.Starts]:
+    """Score the night's candidates on the validation split and decide what to publish; the
+    night's warm starts come with it (``recsys.warm``: the kept candidate's, on a night
+    without selection)."""
     previous, last = previous_choice(conn, data_date)
     pool = available(
         candidates,
@@ -94,7 +96,7 @@ def choose(
     split = validation.windowed(loans_log, resources.validation_end(data_date), rules)
     axes = resources.split_axes(catalogue, split)
     cutoff = split.cutoff.astype(object).date()
-    starts = warm.ValidationStarts(conn, cutoff, split.log.all_items, None if due else previous)
+    starts = warm.Starts(conn, data_date, cutoff, split.log.all_items, None if due else previous)
     scores, readers, loans = selection.score(
         pool,
         split.train,
@@ -109,10 +111,11 @@ def choose(
     choice = selection.decide(scores, readers, loans, previous, rules)
     if not due:
         choice = keep_unless_beaten(choice, previous, rules)
-    starts.save(choice.name)
-    if starts.started:
-        log.info("validation fit of %s warm-started from the split of %s", previous, starts.started)
-    return choice, split
+    if starts.validation:
+        log.info(
+            "validation fit of %s warm-started from the night of %s", previous, starts.validation
+        )
+    return choice, split, starts
 
 
 def store(

@@ -150,8 +150,10 @@ class Als(Scorer):
     _fitted: object = field(default=None, init=False, repr=False, compare=False)
     # The matrix the factors were fitted on: fitting again on the same matrix keeps them.
     _fitted_on: object = field(default=None, init=False, repr=False, compare=False)
-    # A warm start (recsys.warm): item factors to start from, and the iterations to run then.
+    # A warm start (recsys.warm): item factors to start from, and the iterations to run then;
+    # ``warm_started`` says whether the last fit used one.
     _start: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    warm_started: bool = field(default=False, init=False, repr=False, compare=False)
 
     def implicit_model(self):
         """implicit's ALS with these settings, not fitted yet."""
@@ -173,8 +175,10 @@ class Als(Scorer):
         if self._fitted_on is user_items:
             return self
         model = self.implicit_model()
+        self.warm_started = self._start is not None
         if self._start is not None:
             factors, model.iterations = self._start
+            self._start = None
             if factors.shape != (user_items.shape[1], self.factors):
                 raise ValueError(
                     f"a warm start of shape {factors.shape} for {user_items.shape[1]} items "
@@ -192,18 +196,11 @@ class Als(Scorer):
         instead of from implicit's random start for ``self.iterations``."""
         self._start = (item_factors, iterations)
 
-    @property
-    def warm(self) -> bool:
-        return self._start is not None
-
-    def share(self, fitted: dict[tuple, Als], user_items: sparse.csr_matrix) -> None:
-        """Take the factors of an ALS of the same settings already fitted on ``user_items``
-        (from ``fitted``, keyed by settings, start and matrix), else register this one."""
-        key = (repr(self), id(self._start), id(user_items))
-        other = fitted.setdefault(key, self)
-        if other is not self and other._fitted_on is user_items:
-            self.user_factors, self.item_factors = other.user_factors, other.item_factors
-            self._fitted, self._fitted_on = other._fitted, user_items
+    def share(self, other: Als) -> None:
+        """Take the factors of ``other``: the same ALS, already fitted on the matrix this one
+        is to be fitted on (``fit`` then keeps them)."""
+        self.user_factors, self.item_factors = other.user_factors, other.item_factors
+        self._fitted, self._fitted_on = other._fitted, other._fitted_on
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
         return (self.user_factors[rows] @ self.item_factors.T).astype(np.float64)

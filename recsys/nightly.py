@@ -13,7 +13,7 @@ from datetime import date
 from psycopg.types.json import Jsonb
 
 from libcrm import config, db, settings
-from recsys import activities, choosing, feedback, resources, similar, warm
+from recsys import activities, choosing, feedback, resources, similar
 from recsys.candidates import BASELINE, BY_NAME, CANDIDATES, Candidate
 from recsys.evaluate import Metrics
 from recsys.publish import Night, Replacement, replace_all
@@ -94,6 +94,8 @@ class NightlyResult:
     # Wall seconds per step, for the benchmark: read, evaluate, books_matrix, books_train,
     # books_recommend_all, similar, events, publish.
     seconds: dict[str, float] = field(default_factory=dict)
+    # The night (ISO date) each ALS fit started from (recsys.warm), None for a cold fit.
+    warm_started: dict[str, str | None] = field(default_factory=dict)
 
 
 def _portal(rows, patrons, data_date, version):
@@ -143,6 +145,10 @@ class _Stopwatch:
         self._last = time.perf_counter()
 
 
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def run(
     data_date: date,
     run_id: str,
@@ -158,23 +164,22 @@ def run(
     with db.connect(url) as conn:
         catalogue = read_catalogue(conn)
         clock.lap("read")
-        choice, split = choosing.choose(conn, catalogue, data_date, schedule, rules, candidates)
+        choice, split, starts = choosing.choose(
+            conn, catalogue, data_date, schedule, rules, candidates
+        )
         (log.info if choice.name != BASELINE else log.warning)(
             "recommender for %s: %s", data_date, choice.reason
         )
         clock.lap("evaluate")
         intake = feedback.take_in(conn, catalogue.patrons, data_date)
         log.info("from the portal: %s", intake)
-        production = warm.ProductionStart(conn, data_date, warm=not choice.selected)
         books = resources.recommend(
             catalogue,
             data_date,
             BY_NAME[choice.name],
             feedback.dismissed(conn, "resource"),
-            production.prepare(choice.name),
+            starts.prepare(choice.name),
         )
-        if production.started:
-            log.info("%s warm-started from the night of %s", choice.name, production.started)
         clock.lap_parts("books", books.seconds)
         similar_rows = similar.for_night(books.model, choice.name, books.axes, catalogue, data_date)
         clock.lap("similar")
@@ -211,8 +216,10 @@ def run(
             data_date,
             Night(data_date, books.version, event_version),
         )
-        if books.axes is not None:
-            production.save(choice.name, books.model, books.axes.data.items)
+        if publication.published:
+            starts.save(choice.name, books.model, books.axes.data.items if books.axes else None)
+            if starts.production:
+                log.info("%s warm-started from the night of %s", choice.name, starts.production)
         written, events_written = publication.rows_written[:2]
         cutoff = split.cutoff.astype(object).date()
         choosing.store(conn, run_id, data_date, choice, cutoff)
@@ -237,4 +244,8 @@ def run(
         portal_kept=publication.reason,
         published_at=publication.published_at,
         seconds=clock.laps,
+        warm_started={
+            "validation": _iso(starts.validation),
+            "production": _iso(starts.production),
+        },
     )

@@ -5,6 +5,7 @@ one that loses to the most-borrowed list, and never a choice made on too few rea
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -55,7 +56,9 @@ class Score:
     ci_low: float
     ci_high: float
     per_reader: np.ndarray = field(repr=False)
-    seconds: float = 0.0  # fitting and scoring it on the split
+    # Fitting and scoring it on the split (an ALS shared with an earlier candidate was fitted
+    # in that one's time).
+    seconds: float = 0.0
 
     @property
     def name(self) -> str:
@@ -122,7 +125,7 @@ def score(
 ) -> tuple[list[Score], int, int]:
     """Fit every candidate on its training matrix (``train_for(weighting)``) and score it on
     the same readers of ``test``; return the scores, the evaluable readers and their new
-    loans in the window (before any sampling). ``starts`` (a ``recsys.warm.ValidationStarts``)
+    loans in the window (before any sampling). ``starts`` (a ``recsys.warm.Starts``)
     is told of each candidate's ALS parts before and after its fit."""
     first = train_for(candidates[0].weighting)
     rows = evaluable_users(first, test)
@@ -130,20 +133,36 @@ def score(
     if len(rows) > rules.sample_readers:
         rng = np.random.default_rng(SEED)
         rows = np.sort(rng.choice(rows, rules.sample_readers, replace=False))
+
+    # Candidates holding the same ALS on the same matrix (als-blend holds als-decay's) fit it
+    # once; a fitted ALS is held only until the last candidate that shares it is scored.
+    def key(candidate: Candidate, als) -> tuple:
+        return repr(als), candidate.weighting
+
+    uses = Counter(
+        key(c, als) for c in candidates for als in als_parts(build(c, user_groups, item_classes))
+    )
+    fitted: dict[tuple, object] = {}
     scores = []
-    fitted: dict = {}  # candidates holding the same ALS on the same matrix fit it once
     for candidate in candidates:
         started = time.perf_counter()
         model = build(candidate, user_groups, item_classes)
         train = train_for(candidate.weighting)
         parts = als_parts(model)
-        for als in parts:
-            als.share(fitted, train)
         if starts is not None:
             starts.before(candidate, parts)
+        for als in parts:
+            if key(candidate, als) in fitted:
+                als.share(fitted[key(candidate, als)])
+            elif uses[key(candidate, als)] > 1:
+                fitted[key(candidate, als)] = als
         metrics, per_reader = holdout_lists(model, train, test, blocked, works, rows)
         if starts is not None:
             starts.after(candidate, parts)
+        for als in parts:
+            uses[key(candidate, als)] -= 1
+            if not uses[key(candidate, als)]:
+                fitted.pop(key(candidate, als), None)
         low, high = _interval(_mean, (per_reader,), rules)
         seconds = time.perf_counter() - started
         scores.append(Score(candidate, metrics, low, high, per_reader, seconds))

@@ -96,30 +96,38 @@ def test_of_two_tied_candidates_the_simpler_wins_whichever_scores_higher():
     assert scored["als-rich"] > scored["als-simple"]
 
 
+class _FittedFactors:
+    """Records each candidate's fitted ALS item factors (the ``starts`` hook of ``score``)."""
+
+    def __init__(self):
+        self.factors = {}
+
+    def before(self, candidate, parts):
+        pass
+
+    def after(self, candidate, parts):
+        self.factors[candidate.name] = [als.item_factors for als in parts]
+
+
 def test_the_blend_shares_the_fit_of_the_same_als_and_scores_as_it_would_alone():
     train, test = _clustered()
     groups = np.arange(train.shape[0]) % 4
     classes = np.full(train.shape[1], -1)
     blocked = np.zeros(train.shape[1], bool)
-    chosen = [BY_NAME[BASELINE], BY_NAME["als-decay"], BY_NAME["als-blend"]]
+    chosen = [BY_NAME[BASELINE], BY_NAME["als-decay"], BY_NAME["als-binary"], BY_NAME["als-blend"]]
 
     def run(candidates):
+        seen = _FittedFactors()
         scores, _, _ = selection.score(
-            candidates, lambda weighting: train, test, blocked, None, groups, classes, SMALL
+            candidates, lambda weighting: train, test, blocked, None, groups, classes, SMALL, seen
         )
-        return {s.name: s for s in scores}
+        return {s.name: s for s in scores}, seen.factors
 
-    together, alone = run(chosen), run([chosen[0], chosen[2]])
+    (together, fitted), (alone, _) = run(chosen), run([chosen[0], chosen[3]])
     assert together["als-blend"].metrics == alone["als-blend"].metrics
-    # The blend's ALS takes the factors of the ALS fitted before it, and keeps them.
-    fitted: dict = {}
-    first, second, other = Als(16, 1.0), Als(16, 1.0), Als(16, 2.0)
-    for als in (first, second, other):
-        als.share(fitted, train)
-        als.fit(train)
-    assert second.item_factors is first.item_factors
-    assert other.item_factors is not first.item_factors
-    assert not np.array_equal(other.item_factors, first.item_factors)
+    # One fit for the blend and als-decay (same settings, same weighting), not for als-binary.
+    assert fitted["als-blend"][0] is fitted["als-decay"][0]
+    assert fitted["als-binary"][0] is not fitted["als-decay"][0]
 
 
 def _score(name, complexity, per_reader):

@@ -90,7 +90,7 @@ def run_profile(admin_url: str, profile: str, scale: str, folder: Path) -> Outco
         transform.build(NIGHT, url)
         with db.connect(url) as conn:
             catalogue = read_catalogue(conn)
-            choice, split = choosing.choose(conn, catalogue, NIGHT, "nightly")
+            choice, split, _ = choosing.choose(conn, catalogue, NIGHT, "nightly")
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(
