@@ -97,11 +97,15 @@ FRESHNESS = {
     "error": N_("stopped"),
     "runtime error": N_("not checked"),
 }
+# How an excuse of libcrm/alerts/quiet.py begins; the panel says "quiet: " before the rest.
+QUIET_DURING = "quiet during "
 
 
 def freshness(conn: psycopg.Connection) -> web.Table:
     """Per source: the last export day loaded, when, the last failure if it came later, and
-    the night's ``dbt source freshness`` (its stalest table: newest record, status)."""
+    the night's ``dbt source freshness`` (its stalest table: newest record, status). A late or
+    stopped table the academic calendar excused reads as quiet, with the reason, and counts
+    as staler than one on time but not as stale as one late or stopped without excuse."""
     table = web.Table.of(
         conn.execute("""
         with loads as (
@@ -113,25 +117,32 @@ def freshness(conn: psycopg.Connection) -> web.Table:
             group by source
         ),
         checked as (
-            select source_name as source, min(newest_record) as newest_record,
-                   (array_agg(status order by case status when 'pass' then 0
-                        when 'warn' then 1 else 2 end desc))[1] as freshness
+            select distinct on (source_name)
+                   source_name as source,
+                   min(newest_record) over (partition by source_name) as newest_record,
+                   status as freshness, excused_because
             from quality.source_freshness
             where data_date = (select max(data_date) from quality.source_freshness)
-            group by source_name
+            order by source_name,
+                     case when excused_because is not null then 1 when status = 'pass' then 0
+                          when status = 'warn' then 2 else 3 end desc,
+                     table_name
         )
-        select loads.*, checked.newest_record, checked.freshness
+        select loads.*, checked.newest_record, checked.freshness, checked.excused_because
         from loads
         left join checked using (source)
         order by source
     """)
     )
-    at = table.columns.index("freshness")
-    table.rows = [
-        (*row[:at], _(FRESHNESS[row[at]]) if row[at] in FRESHNESS else row[at])
-        for row in table.rows
-    ]
+    table.columns.pop()  # excused_because is worded into the freshness column before it
+    table.rows = [(*row, _freshness_label(status, excused)) for *row, status, excused in table.rows]
     return table
+
+
+def _freshness_label(status: str | None, excused_because: str | None) -> str | None:
+    if excused_because:
+        return _("quiet: %(reason)s", reason=excused_because.removeprefix(QUIET_DURING))
+    return _(FRESHNESS[status]) if status in FRESHNESS else status
 
 
 def quality_status(conn: psycopg.Connection, night: date | None) -> web.Table:
