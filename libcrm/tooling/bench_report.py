@@ -119,8 +119,9 @@ def _kept_als(stage: dict) -> str:
     return (
         f"- recommend with ALS kept (als-blend, weekly schedule): **{steps['warm']:.1f} s "
         f"warm-started** against {steps['cold']:.1f} s with every fit cold (evaluate "
-        f"{steps['warm_evaluate']:.1f} vs {steps['cold_evaluate']:.1f} s, training "
-        f"{steps['warm_books_train']:.1f} vs {steps['cold_books_train']:.1f} s); nDCG@10 "
+        f"{steps.get('warm_evaluate', 0):.1f} vs {steps.get('cold_evaluate', 0):.1f} s, "
+        f"training {steps.get('warm_books_train', 0):.1f} vs "
+        f"{steps.get('cold_books_train', 0):.1f} s); nDCG@10 "
         f"{quality['warm_ndcg_at_10']:.4f} warm vs {quality['cold_ndcg_at_10']:.4f} cold "
         f"(most-borrowed {quality['popularity_ndcg_at_10']:.4f}); the two publications share "
         f"{quality['shared_books']:.0%} of their books"

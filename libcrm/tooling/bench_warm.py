@@ -45,9 +45,10 @@ def kept_als_reference(day: date) -> tuple[int, dict[str, float], dict]:
     timed), then run ``day``'s recommend stage twice: on the weekly schedule (the week's
     choice kept, its fits warm-started) and as a selection night (every fit cold).
 
-    Returns the rows published, the seconds of each run (``warm``, ``cold``, with the warm
-    night's training steps), and the quality of each: nDCG@10 on the validation split and the
-    share of the warm publication's books that the cold one also recommends. Where the
+    Returns the rows published, the seconds of each run (``warm``, ``cold``, and each one's
+    steps, as the recommend stage reports them), and the quality of each: nDCG@10 on the
+    validation split and the share of the warm publication's books that the cold one also
+    recommends. Where the
     library's data does not let ``ALS`` win (a small library's thin validation window), the
     quality says why instead (``skipped``) and nothing is timed.
     """
@@ -82,10 +83,8 @@ def kept_als_reference(day: date) -> tuple[int, dict[str, float], dict]:
     steps = {
         "warm": round(warm_seconds, 2),
         "cold": round(cold_seconds, 2),
-        "warm_evaluate": round(warm.seconds.get("evaluate", 0.0), 2),
-        "cold_evaluate": round(cold.seconds.get("evaluate", 0.0), 2),
-        "warm_books_train": round(warm.seconds.get("books_train", 0.0), 2),
-        "cold_books_train": round(cold.seconds.get("books_train", 0.0), 2),
+        **{f"warm_{step}": round(seconds, 2) for step, seconds in warm.seconds.items()},
+        **{f"cold_{step}": round(seconds, 2) for step, seconds in cold.seconds.items()},
     }
     quality = {
         "warm_ndcg_at_10": round(warm.model.ndcg_at_10, 5),
