@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from psycopg.types.json import Jsonb
-
 from libcrm import config, db, settings
 from recsys import activities, choosing, feedback, resources, similar
 from recsys.candidates import BASELINE, BY_NAME, CANDIDATES, Candidate
@@ -107,7 +105,7 @@ def _portal(rows, patrons, data_date, version):
             score,
             reason.english,
             reason.code,
-            Jsonb(reason.params),
+            reason.params_json,
             data_date,
             version,
         )
@@ -117,7 +115,7 @@ def _portal(rows, patrons, data_date, version):
 
 def _log(kind, rows, data_date, version):
     return [
-        (kind, user, rank, target, score, data_date, version, reason.code, Jsonb(reason.params))
+        (kind, user, rank, target, score, data_date, version, reason.code, reason.params_json)
         for user, rank, target, score, reason in rows
     ]
 

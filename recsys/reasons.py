@@ -10,7 +10,9 @@ with :func:`render`, naming category codes with the workspace vocabulary.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 Params = dict[str, object]
 
@@ -83,9 +85,16 @@ class Reason:
     code: str
     params: Params = field(default_factory=dict)
 
-    @property
+    # Worded and serialised once per reason: a night's rows share a few thousand of them
+    # (one per book or department), and doing it per row cost seconds at a large library.
+    @cached_property
     def english(self) -> str:
         return english(self.code, self.params)
+
+    @cached_property
+    def params_json(self) -> str:
+        """The parameters as the JSON text the ``reason_params`` columns store."""
+        return json.dumps(self.params, ensure_ascii=False, sort_keys=True)
 
 
 class Translator:
