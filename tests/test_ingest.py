@@ -48,6 +48,26 @@ def test_every_row_is_loaded_or_quarantined(loaded, warehouse_url):
     assert loans == 5  # loans.csv has 6 rows, one with a bad checkout time
 
 
+def test_the_loaded_tables_have_planner_statistics_at_once(loaded, warehouse_url):
+    # The validations and models plan their joins on these tables right after the load; an
+    # estimate from before it (autovacuum analyses later, or never for a small day) once made
+    # a two-second check run for many minutes.
+    tables = ("patrons", "loans", "gate_passages", "event_registrations")
+    with psycopg.connect(warehouse_url) as conn:
+        estimated = dict(
+            conn.execute(
+                "select relname, reltuples from pg_class "
+                "where relnamespace = 'raw'::regnamespace and relname = any(%s)",
+                [list(tables)],
+            ).fetchall()
+        )
+        counted = {
+            table: conn.execute(f"select count(*) from raw.{table}").fetchone()[0]  # noqa: S608
+            for table in tables
+        }
+    assert estimated == {table: float(count) for table, count in counted.items()}
+
+
 def test_rejections_name_file_line_and_reason(loaded, warehouse_url):
     with psycopg.connect(warehouse_url) as conn:
         rows = conn.execute(
