@@ -110,13 +110,20 @@ per_window as (
 -- Peers: the users of the window (any act in it) of the same category and, for students, the
 -- same cohort (enrolled_year); a cohort smaller than segment_min_peers is ranked with its
 -- whole category instead. Cards nobody used are left out: they would lift everyone else.
+-- Each step carries the window's measures along rather than joining per_window again: a
+-- join of two such intermediate results on (user, window), planned on a misestimate of
+-- their size, ran for minutes on an incremental night of the large library.
 members as (
     select
         users.user_key,
         windows.window_number,
         users.category,
-        measures.is_student,
         case when measures.is_student then users.enrolled_year end as cohort,
+        per_window.active_months,
+        per_window.loans,
+        per_window.library_hours,
+        per_window.events_attended,
+        per_window.requests,
         -- A card registered during the window is measured over the days it was valid, at
         -- least segment_min_exposure_days, so a newcomer is not ranked low for being new.
         greatest(
@@ -133,41 +140,24 @@ members as (
     where not measures.has_left
 ),
 
-grouped as (
+-- Each measure scaled to a full window, so the newcomer's fewer days count.
+rates as (
     select
         user_key,
         window_number,
-        exposure_days,
         case
             when
                 count(*) over (partition by window_number, category, cohort)
                 >= {{ var('segment_min_peers') }}
                 then category || ' ' || coalesce(cohort::text, '')
             else category
-        end as peer_group
+        end as peer_group,
+        active_months,
+        loans * {{ var('activity_window_days') }} / exposure_days as loans,
+        library_hours * {{ var('activity_window_days') }} / exposure_days as library_hours,
+        events_attended * {{ var('activity_window_days') }} / exposure_days as events_attended,
+        requests * {{ var('activity_window_days') }} / exposure_days as requests
     from members
-),
-
--- Each measure scaled to a full window, so the newcomer's fewer days count.
-rates as (
-    select
-        grouped.user_key,
-        grouped.window_number,
-        grouped.peer_group,
-        per_window.active_months,
-        per_window.loans * {{ var('activity_window_days') }}
-        / grouped.exposure_days as loans,
-        per_window.library_hours * {{ var('activity_window_days') }}
-        / grouped.exposure_days as library_hours,
-        per_window.events_attended * {{ var('activity_window_days') }}
-        / grouped.exposure_days as events_attended,
-        per_window.requests * {{ var('activity_window_days') }}
-        / grouped.exposure_days as requests
-    from grouped
-    inner join per_window
-        on
-            grouped.user_key = per_window.user_key
-            and grouped.window_number = per_window.window_number
 ),
 
 -- Percentile = share of the peers with less: 0 for nothing (or the least), near 1 for the most.
@@ -194,59 +184,39 @@ ranked as (
 
 -- Engagement = (2 x the strongest percentile + the second strongest) / 3: one way of use
 -- the user excels in counts most (a reader who studies every day and borrows nothing), a
--- second one confirms it (one high percentile among four noisy ones is often luck).
-strongest as (
-    select
-        ranked.user_key,
-        ranked.window_number,
-        percentiles.percentile,
-        row_number() over (
-            partition by ranked.user_key, ranked.window_number
-            order by percentiles.percentile desc
-        ) as place
-    from ranked
-    cross join lateral (
-        values
-        (ranked.loans_percentile),
-        (ranked.hours_percentile),
-        (ranked.events_percentile),
-        (ranked.requests_percentile)
-    ) as percentiles (percentile)
-),
-
-engagement as (
+-- second one confirms it (one high percentile among four noisy ones is often luck). The
+-- second strongest of four is the largest of the six pairs' smaller values.
+final as (
     select
         user_key,
         window_number,
-        (
-            2 * max(percentile) filter (where place = 1)
-            + max(percentile) filter (where place = 2)
-        )
-        / 3 as engagement
-    from strongest
-    group by user_key, window_number
-),
-
-final as (
-    select
-        ranked.user_key,
-        ranked.window_number,
-        ranked.peer_group,
-        ranked.active_months,
-        round(ranked.loans::numeric, 1) as loans,
-        round(ranked.library_hours::numeric, 1) as library_hours,
-        round(ranked.events_attended::numeric, 1) as events_attended,
-        round(ranked.requests::numeric, 1) as requests,
-        round(ranked.loans_percentile::numeric, 3) as loans_percentile,
-        round(ranked.hours_percentile::numeric, 3) as hours_percentile,
-        round(ranked.events_percentile::numeric, 3) as events_percentile,
-        round(ranked.requests_percentile::numeric, 3) as requests_percentile,
-        round(engagement.engagement::numeric, 3) as engagement
+        peer_group,
+        active_months,
+        round(loans::numeric, 1) as loans,
+        round(library_hours::numeric, 1) as library_hours,
+        round(events_attended::numeric, 1) as events_attended,
+        round(requests::numeric, 1) as requests,
+        round(loans_percentile::numeric, 3) as loans_percentile,
+        round(hours_percentile::numeric, 3) as hours_percentile,
+        round(events_percentile::numeric, 3) as events_percentile,
+        round(requests_percentile::numeric, 3) as requests_percentile,
+        round(
+            ((
+                2 * greatest(
+                    loans_percentile, hours_percentile, events_percentile, requests_percentile
+                )
+                + greatest(
+                    least(loans_percentile, hours_percentile),
+                    least(loans_percentile, events_percentile),
+                    least(loans_percentile, requests_percentile),
+                    least(hours_percentile, events_percentile),
+                    least(hours_percentile, requests_percentile),
+                    least(events_percentile, requests_percentile)
+                )
+            ) / 3)::numeric,
+            3
+        ) as engagement
     from ranked
-    inner join engagement
-        on
-            ranked.user_key = engagement.user_key
-            and ranked.window_number = engagement.window_number
 )
 
 select * from final
